@@ -1,0 +1,32 @@
+# projner: `make demo` sets everything up and runs the main job; `make test` runs the tests.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -c constraints.txt
+DATA ?= ../shared/data
+export PROJNER_DATA ?= $(DATA)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: venv demo test bench bench-quick clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+	$(PIP) -q torch==2.13.0
+	$(PIP) -q -e '.[all]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	$(BIN)/projner demo
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: venv
+	$(BIN)/python -m benchmarks.run --data $(PROJNER_DATA)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

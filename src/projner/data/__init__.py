@@ -1,0 +1,1 @@
+"""Data: tagging schemes, readers and writers, label maps, normalisation."""
