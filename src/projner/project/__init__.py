@@ -1,0 +1,1 @@
+"""Annotation projection: heuristic, candidate matching, marker-based."""
