@@ -1,0 +1,1 @@
+"""Pipelines: the importable functions behind the CLI (align files, project files, evaluate files)."""

@@ -1,0 +1,171 @@
+"""Strict span-level precision, recall and F1: a predicted span counts only when its
+boundaries and type equal a gold span's. Equal to seqeval ``mode='strict'`` when both sides
+were decoded with the same scheme and repair policy (tested)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from projner.errors import E, ProjnerError
+from projner.evaluate.signature import Signature
+from projner.types import Sentence
+
+
+@dataclass(frozen=True)
+class TypeScores:
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def support(self) -> int:
+        return self.tp + self.fn
+
+    @classmethod
+    def from_counts(cls, tp: int, fp: int, fn: int) -> "TypeScores":
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return cls(p, r, f, tp, fp, fn)
+
+
+@dataclass(frozen=True)
+class SpanScores:
+    micro: TypeScores
+    per_type: Mapping[str, TypeScores]
+    n_sentences: int
+    signature: str
+    ci: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def precision(self) -> float:
+        return self.micro.precision
+
+    @property
+    def recall(self) -> float:
+        return self.micro.recall
+
+    @property
+    def f1(self) -> float:
+        return self.micro.f1
+
+    @property
+    def macro_f1(self) -> float:
+        vals = [t.f1 for t in self.per_type.values() if t.support > 0]
+        return float(np.mean(vals)) if vals else 0.0
+
+    def to_dict(self) -> dict:
+        d = {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "macro_f1": self.macro_f1,
+            "tp": self.micro.tp,
+            "fp": self.micro.fp,
+            "fn": self.micro.fn,
+            "n_sentences": self.n_sentences,
+            "per_type": {k: {**asdict(v), "support": v.support} for k, v in self.per_type.items()},
+            "signature": self.signature,
+        }
+        if self.ci:
+            d["ci"] = {k: list(v) for k, v in self.ci.items()}
+        return d
+
+    def format(self) -> str:
+        lines = [f"{'type':<8} {'prec':>7} {'rec':>7} {'f1':>7} {'support':>8}"]
+        for k, v in self.per_type.items():
+            lines.append(f"{k:<8} {v.precision:7.4f} {v.recall:7.4f} {v.f1:7.4f} {v.support:8d}")
+        m = self.micro
+        lines.append(f"{'micro':<8} {m.precision:7.4f} {m.recall:7.4f} {m.f1:7.4f} {m.support:8d}")
+        lines.append(f"{'macro':<8} {'':>7} {'':>7} {self.macro_f1:7.4f}")
+        if "f1" in self.ci:
+            lo, hi = self.ci["f1"]
+            lines.append(f"F1 95% bootstrap CI: [{lo:.4f}, {hi:.4f}]")
+        lines.append(self.signature)
+        return "\n".join(lines)
+
+
+def _check_pairing(gold: Sequence[Sentence], pred: Sequence[Sentence], gold_name: str, pred_name: str) -> None:
+    if len(gold) != len(pred):
+        raise ProjnerError(E.E016, detail=f"{gold_name} has {len(gold)} sentences, {pred_name} has {len(pred)}")
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        if len(g) != len(p):
+            raise ProjnerError(
+                E.E016, detail=f"sentence {i + 1} has {len(g)} tokens in {gold_name} and {len(p)} in {pred_name}"
+            )
+
+
+def _counts(gold: Sequence[Sentence], pred: Sequence[Sentence], labels: frozenset[str] | None):
+    """Per sentence, per type: (tp, fp, fn) as an array [n_sent, n_types, 3]."""
+    types = sorted(
+        labels
+        if labels is not None
+        else {s.label for sent in gold for s in sent.spans} | {s.label for sent in pred for s in sent.spans}
+    )
+    index = {t: k for k, t in enumerate(types)}
+    arr = np.zeros((len(gold), len(types), 3), dtype=np.int64)
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        gk = {s.key for s in g.spans if s.label in index}
+        pk = {s.key for s in p.spans if s.label in index}
+        for key in gk & pk:
+            arr[i, index[key[2]], 0] += 1
+        for key in pk - gk:
+            arr[i, index[key[2]], 1] += 1
+        for key in gk - pk:
+            arr[i, index[key[2]], 2] += 1
+    return types, arr
+
+
+def evaluate_spans(
+    gold: Sequence[Sentence],
+    pred: Sequence[Sentence],
+    *,
+    labels: Iterable[str] | None = None,
+    scheme: str = "iob2",
+    repair: str = "begin",
+    bootstrap: int = 0,
+    seed: int = 12345,
+    gold_name: str = "gold",
+    pred_name: str = "pred",
+    extra_signature: Mapping[str, object] | None = None,
+) -> SpanScores:
+    """Strict span P/R/F1, micro and per type; spans of other types than ``labels`` are ignored.
+
+    ``bootstrap`` > 0 adds a 95% percentile confidence interval from resampling sentences.
+    ``scheme`` and ``repair`` only enter the signature (decoding happened when reading).
+    """
+    _check_pairing(gold, pred, gold_name, pred_name)
+    label_set = frozenset(labels) if labels is not None else None
+    types, arr = _counts(gold, pred, label_set)
+    tot = arr.sum(axis=0)
+    per_type = {t: TypeScores.from_counts(*map(int, tot[k])) for k, t in enumerate(types)}
+    micro = TypeScores.from_counts(*map(int, tot.sum(axis=0))) if types else TypeScores.from_counts(0, 0, 0)
+    sig = Signature().with_fields(scheme=scheme, mode="strict", repair=repair, labels=types or ["none"])
+    if extra_signature:
+        sig = sig.with_fields(**extra_signature)
+    ci: dict[str, tuple[float, float]] = {}
+    if bootstrap > 0 and len(gold) > 0:
+        rng = np.random.default_rng(seed)
+        per_sent = arr.sum(axis=1)  # [n_sent, 3]
+        idx = rng.integers(0, len(gold), size=(bootstrap, len(gold)))
+        sums = per_sent[idx].sum(axis=1)  # [B, 3]
+        tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            r = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+            f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
+        for name, vals in (("precision", p), ("recall", r), ("f1", f)):
+            ci[name] = (float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5)))
+        sig = sig.with_fields(bootstrap=f"{bootstrap}x{seed}")
+    return SpanScores(micro, per_type, len(gold), str(sig), ci)
+
+
+def count_spans(sentences: Iterable[Sentence]) -> Counter:
+    return Counter(s.label for sent in sentences for s in sent.spans)

@@ -1,0 +1,189 @@
+"""File-level jobs, importable and used by the CLI: align, project, evaluate, convert."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from projner.data.corpus import Corpus
+from projner.data.formats import (
+    ReadOptions,
+    check_alignments,
+    read_corpus,
+    read_pharaoh,
+    write_corpus,
+    write_pharaoh,
+)
+from projner.data.labelmaps import load_label_map
+from projner.errors import E, ProjnerError
+from projner.evaluate.projection import ProjectionStats, projection_stats
+from projner.evaluate.spans import SpanScores, evaluate_spans
+from projner.project.base import Projection
+from projner.registry import aligners, projectors
+from projner.types import Alignment, ParallelPair, Sentence
+
+
+def _read(path: str | Path, fmt: str | None, options: ReadOptions) -> Corpus:
+    if not Path(path).exists():
+        raise ProjnerError(E.E018, detail=f"file not found: {path}")
+    return read_corpus(path, fmt, options)
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    alignments: tuple[Alignment, ...]
+    signature: str
+    reports: tuple[str, ...]
+
+
+def align_files(
+    src: str,
+    tgt: str,
+    out: str | None,
+    *,
+    aligner: str = "eflomal",
+    params: Mapping[str, Any] | None = None,
+    extra_src: str | None = None,
+    extra_tgt: str | None = None,
+    src_format: str | None = None,
+    tgt_format: str | None = None,
+    options: ReadOptions = ReadOptions(),
+    scores: bool = False,
+) -> AlignResult:
+    s = _read(src, src_format, options)
+    t = _read(tgt, tgt_format, options)
+    if len(s) != len(t):
+        raise ProjnerError(E.E001, a=src, na=len(s), b=tgt, nb=len(t))
+    p = dict(params or {})
+    reports = [s.report.summary(), t.report.summary()]
+    if extra_src or extra_tgt:
+        if not (extra_src and extra_tgt):
+            raise ProjnerError(E.E018, detail="--extra-src and --extra-tgt go together")
+        es = _read(extra_src, None, options)
+        et = _read(extra_tgt, None, options)
+        if len(es) != len(et):
+            raise ProjnerError(E.E001, a=extra_src, na=len(es), b=extra_tgt, nb=len(et))
+        p["extra_src"] = tuple(x.tokens for x in es)
+        p["extra_tgt"] = tuple(x.tokens for x in et)
+        reports += [es.report.summary(), et.report.summary()]
+    model = aligners.create(aligner, **p)
+    als = tuple(model.align([x.tokens for x in s], [x.tokens for x in t]))
+    if out is not None:
+        write_pharaoh(out, als, scores=scores)
+    return AlignResult(als, model.signature(), tuple(reports))
+
+
+@dataclass(frozen=True)
+class ProjectResult:
+    sentences: tuple[Sentence, ...]
+    projections: tuple[Projection, ...]
+    stats: ProjectionStats
+    signature: str
+    reports: tuple[str, ...]
+
+
+def project_corpora(
+    src: Sequence[Sentence], tgt: Sequence[Sentence], alignments: Sequence[Alignment], projector
+) -> tuple[tuple[Sentence, ...], tuple[Projection, ...]]:
+    pairs = [ParallelPair(s, t.unlabelled(), a) for s, t, a in zip(src, tgt, alignments)]
+    projections = tuple(projector.project(pairs))
+    out = tuple(t.unlabelled().with_spans(p.spans) for t, p in zip(tgt, projections))
+    return out, projections
+
+
+def project_files(
+    src: str,
+    tgt: str,
+    align: str,
+    out: str | None,
+    *,
+    method: str = "heuristic",
+    params: Mapping[str, Any] | None = None,
+    src_format: str | None = None,
+    tgt_format: str | None = None,
+    options: ReadOptions = ReadOptions(),
+    label_map: str | None = None,
+    out_format: str | None = None,
+) -> ProjectResult:
+    s = _read(src, src_format, options)
+    t = _read(tgt, tgt_format, options)
+    als = read_pharaoh(align)
+    check_alignments(als, s.sentences, t.sentences, path=align, src_path=src, tgt_path=tgt)
+    src_sents = s.sentences
+    if label_map:
+        src_sents, _ = load_label_map(label_map).map_sentences(src_sents)
+    projector = build_projector(method, params or {})
+    out_sents, projections = project_corpora(src_sents, t.sentences, als, projector)
+    if out is not None:
+        write_corpus(out, out_sents, fmt=out_format or ("conll" if not str(out).endswith((".jsonl", ".json")) else "jsonl"))
+    stats = projection_stats(projections)
+    sig = f"projner-project:1|{projector.signature()}|version:{_version()}"
+    return ProjectResult(out_sents, projections, stats, sig, (s.report.summary(), t.report.summary()))
+
+
+def build_projector(method: str, params: Mapping[str, Any]):
+    """``heuristic`` or any registered projector (candidate matching registers ngram/ner/fusion)."""
+    if method != "heuristic":
+        try:  # candidate matching registers its projectors on import
+            import projner.project.matching  # noqa: F401
+        except ImportError:
+            pass
+    else:
+        import projner.project.heuristic  # noqa: F401
+    return projectors.create(method, **params)
+
+
+def evaluate_files(
+    gold: str,
+    pred: str,
+    *,
+    options: ReadOptions = ReadOptions(),
+    labels: Sequence[str] | None = None,
+    bootstrap: int = 0,
+    label_map: str | None = None,
+) -> tuple[SpanScores, tuple[str, ...]]:
+    g = _read(gold, None, options)
+    p = _read(pred, None, options)
+    if len(g) != len(p):
+        raise ProjnerError(E.E016, detail=f"{gold} has {len(g)} sentences, {pred} has {len(p)}")
+    gs, ps = g.sentences, p.sentences
+    if label_map:
+        lm = load_label_map(label_map)
+        gs, _ = lm.map_sentences(gs)
+        ps, _ = lm.map_sentences(ps)
+    scheme = g.report.scheme if g.report.scheme == p.report.scheme else f"{g.report.scheme}/{p.report.scheme}"
+    scores = evaluate_spans(
+        gs, ps, labels=labels, scheme=scheme or "none", repair=options.repair, bootstrap=bootstrap,
+        gold_name=gold, pred_name=pred, extra_signature={"map": label_map} if label_map else None,
+    )
+    return scores, (g.report.summary(), p.report.summary())
+
+
+def convert_file(
+    src: str,
+    dst: str,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+    to_scheme: str = "iob2",
+    options: ReadOptions = ReadOptions(),
+    label_map: str | None = None,
+) -> Corpus:
+    c = _read(src, from_format, options)
+    sents = c.sentences
+    if label_map:
+        sents, _ = load_label_map(label_map).map_sentences(sents)
+    write_corpus(dst, sents, fmt=to_format, scheme=to_scheme)
+    return c
+
+
+def _version() -> str:
+    from projner import __version__
+
+    return __version__
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False)
