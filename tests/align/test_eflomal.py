@@ -53,3 +53,11 @@ def test_mismatched_lengths_and_bad_params():
         EflomalAligner().align([["a"]], [])
     with pytest.raises(ProjnerError, match="E018"):
         EflomalAligner(sym="nope")
+
+
+def test_copy_dictionary_pairs():
+    from projner.align.eflomal import copy_pairs
+
+    assert copy_pairs([["Merkel", "said", "1999", "EU"]], [["merkel", "sagte", "1999", "EU"]]) == ["Merkel", "EU"]
+    a = EflomalAligner(copy_dictionary=False)
+    assert "copy-dict:no" in a.signature()

@@ -3,6 +3,9 @@
 Both inputs are in source→target orientation (``Link(src, tgt)``): ``fwd`` from the
 source→target model, ``rev`` from the target→source model, already flipped.
 
+* ``forward`` / ``reverse``: one direction alone (``reverse``, from the target→source model,
+  links each source word to at most one target word; it is the best single choice for the
+  heuristic on Europarl-NER, see BENCHMARKS.md);
 * ``intersection``, ``union``;
 * ``grow-diag``: start from the intersection, repeatedly add union links that neighbour
   (8 neighbours) an existing link and cover a word that is not yet aligned;

@@ -65,7 +65,7 @@ def align(
     tgt: Path = typer.Option(..., "--tgt", help="Target sentences, line-parallel to --src."),
     out: Path = typer.Option(..., "--out", help="Output Pharaoh file (i-j per link)."),
     aligner: str = typer.Option("eflomal", help="Aligner: eflomal or neural."),
-    sym: str = typer.Option("intersection", help="Symmetrisation (eflomal): intersection, union, grow-diag, grow-diag-final, grow-diag-final-and, forward, reverse."),
+    sym: str = typer.Option("reverse", help="Symmetrisation (eflomal; default: best on Europarl): reverse, intersection, union, grow-diag, grow-diag-final, grow-diag-final-and, forward, reverse."),
     extra_src: Optional[Path] = typer.Option(None, "--extra-src", help="Extra parallel source text to train the aligner (not written out)."),
     extra_tgt: Optional[Path] = typer.Option(None, "--extra-tgt", help="Extra parallel target text."),
     runs: int = typer.Option(1, help="eflomal: independent runs, links kept by majority vote (eflomal takes no seed)."),

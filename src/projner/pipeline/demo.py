@@ -39,7 +39,7 @@ def run_pair(src_path: Path, tgt_path: Path, lang: str, show: int, echo: Callabl
     t0 = time.perf_counter()
     src = read_corpus(src_path).sentences
     gold = read_corpus(tgt_path).sentences
-    aligner = EflomalAligner(sym="intersection")
+    aligner = EflomalAligner()
     alignments = aligner.align([s.tokens for s in src], [s.tokens for s in gold])
     projector = HeuristicProjector()
     pred, projections = project_corpora(src, gold, alignments, projector)
