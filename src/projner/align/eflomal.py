@@ -105,6 +105,10 @@ class EflomalAligner:
             target_prefix_len=self.prefix_len,
             target_suffix_len=self.suffix_len,
         )
+        if len(src_lines) > 20_000 and self.quiet:
+            import sys
+
+            print(f"eflomal: aligning {len(src_lines):,} pairs (model {self.model}, {self.n_samplers} samplers)...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="projner-eflomal-") as tmp:
             fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
             try:

@@ -85,10 +85,28 @@ class ProjectResult:
 
 
 def project_corpora(
-    src: Sequence[Sentence], tgt: Sequence[Sentence], alignments: Sequence[Alignment], projector
+    src: Sequence[Sentence],
+    tgt: Sequence[Sentence],
+    alignments: Sequence[Alignment],
+    projector,
+    *,
+    progress: bool | None = None,
+    chunk: int = 10_000,
 ) -> tuple[tuple[Sentence, ...], tuple[Projection, ...]]:
+    """Project every pair; a progress bar appears for large corpora (``progress=None``: > 50k pairs)."""
+    from tqdm.auto import tqdm
+
+    if not (len(src) == len(tgt) == len(alignments)):
+        raise ProjnerError(E.E001, a="source", na=len(src), b="target/alignments", nb=min(len(tgt), len(alignments)))
     pairs = [ParallelPair(s, t.unlabelled(), a) for s, t, a in zip(src, tgt, alignments)]
-    projections = tuple(projector.project(pairs))
+    show = len(pairs) > 50_000 if progress is None else progress
+    done: list[Projection] = []
+    with tqdm(total=len(pairs), desc="project", unit="pair", disable=not show) as bar:
+        for k in range(0, len(pairs), chunk):
+            batch = pairs[k : k + chunk]
+            done.extend(projector.project(batch))
+            bar.update(len(batch))
+    projections = tuple(done)
     out = tuple(t.unlabelled().with_spans(p.spans) for t, p in zip(tgt, projections))
     return out, projections
 
