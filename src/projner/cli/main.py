@@ -122,6 +122,11 @@ def project(
     solver: str = typer.Option("greedy", help="Candidate matching: greedy, bipartite, ilp."),
     weights: Optional[str] = typer.Option(None, help="Candidate matching: score weights, e.g. 'align=1,ner=0.5'."),
     threshold: Optional[float] = typer.Option(None, help="Candidate matching: minimum score."),
+    max_len: Optional[int] = typer.Option(None, help="Candidate matching: longest n-gram candidate (default: longest entity + 2, capped)."),
+    ner_model: Optional[str] = typer.Option(None, "--ner-model", help="Candidate matching: target-side span proposer (capitalisation)."),
+    translation: Optional[str] = typer.Option(None, "--translation", help="Candidate matching: translation score model (lexical: from the alignments)."),
+    unaligned_weight: Optional[float] = typer.Option(None, help="Candidate matching: weight of unaligned words in the alignment score (0..1)."),
+    ilp_max_vars: Optional[int] = typer.Option(None, help="Candidate matching: largest ILP before the reported greedy fallback."),
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source labels first (e.g. ontonotes->conll or a file)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write per-entity verdicts and projection stats as JSON."),
     scheme: str = SchemeOpt,
@@ -136,11 +141,9 @@ def project(
     if method == "heuristic":
         params = dict(max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners)
     else:
-        params = {"solver": solver}
-        if weights is not None:
-            params["weights"] = weights
-        if threshold is not None:
-            params["threshold"] = threshold
+        optional = dict(weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
+                        translation_scorer=translation, unaligned_weight=unaligned_weight, max_vars=ilp_max_vars)
+        params = {"solver": solver, "strip_determiners": strip_determiners, **{k: v for k, v in optional.items() if v is not None}}
     res = project_files(
         str(src), str(tgt), str(align), str(out), method=method, params=params,
         options=_options(scheme, repair, nfc, strip_zero_width), label_map=label_map,
@@ -268,6 +271,12 @@ def _mount_optional() -> None:
         from projner.cli import ner as ner_cli
 
         ner_cli.register(app)
+    except ImportError:
+        pass
+    try:
+        from projner.cli import inspect_cmd
+
+        inspect_cmd.register(app)
     except ImportError:
         pass
 

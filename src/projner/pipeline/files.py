@@ -137,7 +137,9 @@ def project_files(
     if out is not None:
         write_corpus(out, out_sents, fmt=out_format or ("conll" if not str(out).endswith((".jsonl", ".json")) else "jsonl"))
     stats = projection_stats(projections)
-    sig = f"projner-project:1|{projector.signature()}|version:{_version()}"
+    sig = projector.signature()
+    if not sig.startswith("projner-project:"):
+        sig = f"projner-project:1|{sig}|version:{_version()}"
     return ProjectResult(out_sents, projections, stats, sig, (s.report.summary(), t.report.summary()))
 
 
