@@ -69,6 +69,14 @@ class E(str, Enum):
     E160 = "{what} does not match the target sentences: {detail}."
     E161 = "Unknown inspect output format {fmt!r}; known: {known}."
     E162 = "Invalid inspect option: {detail}."
+    # E200–E219: pipelines, step cache and experiment runner (projner.pipeline)
+    E200 = "{path}: {detail}."
+    E201 = "Cannot read experiment config: {detail}."
+    E202 = "Invalid pipeline configuration: {detail}."
+    E203 = "Data not found: {detail}."
+    E204 = "No run results in {folder}: {detail}."
+    E205 = "Translation failed: {detail}."
+    E206 = "Cache entry {entry} is unusable: {detail}."
 
 
 class ProjnerError(ValueError):
