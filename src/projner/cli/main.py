@@ -279,6 +279,12 @@ def _mount_optional() -> None:
         inspect_cmd.register(app)
     except ImportError:
         pass
+    try:
+        from projner.cli import experiment as experiment_cli
+
+        app.add_typer(experiment_cli.app, name="experiment", help="Run and report experiment grids (translate-train).")
+    except ImportError:
+        pass
 
 
 _mount_optional()
