@@ -72,7 +72,10 @@ def align(
     samplers: int = typer.Option(3, help="eflomal: samplers per run."),
     stem: int = typer.Option(0, help="eflomal: truncate words to this prefix length (0 = off; eflomal always lowercases)."),
     model: Optional[str] = typer.Option(None, help="Neural aligner: encoder folder or hub name."),
-    layer: int = typer.Option(8, help="Neural aligner: encoder layer."),
+    layer: int = typer.Option(7, help="Neural aligner: encoder layer (0 = embeddings)."),
+    pooling: str = typer.Option("mean", help="Neural aligner: subword pooling into words: mean, first, subword."),
+    precision: str = typer.Option("float32", help="Neural aligner: float32 or bfloat16 (faster on CPUs with bf16 units; links may differ slightly)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Neural aligner: reuse embeddings across runs from this folder."),
     method: str = typer.Option("itermax", help="Neural aligner: argmax, itermax, match, softmax."),
     batch_size: int = typer.Option(32, help="Neural aligner: pairs per batch."),
     device: Optional[str] = typer.Option(None, help="Neural aligner: cpu or cuda (default: cuda when available)."),
@@ -93,7 +96,8 @@ def align(
             import projner.align.neural  # noqa: F401
         except ImportError as exc:
             raise ProjnerError(__import__("projner.errors").errors.E.E020, package=str(exc.name), hint="projner[neural]") from None
-        params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device)
+        params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device,
+                      pooling=pooling, precision=precision, cache_dir=str(cache_dir) if cache_dir else None, progress=not quiet)
     res = align_files(
         str(src), str(tgt), str(out), aligner=aligner, params=params,
         extra_src=str(extra_src) if extra_src else None, extra_tgt=str(extra_tgt) if extra_tgt else None,
@@ -102,6 +106,8 @@ def align(
     if not quiet:
         for r in res.reports:
             _err(r)
+    if res.stats:
+        _err("aligner: " + ", ".join(f"{k}={v}" for k, v in sorted(res.stats.items())))
     n_links = sum(len(a) for a in res.alignments)
     _err(f"wrote {len(res.alignments)} alignments ({n_links} links) to {out}")
     _err(f"projner-align:1|{res.signature}|version:{__version__}")

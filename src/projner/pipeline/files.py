@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -36,6 +36,7 @@ class AlignResult:
     alignments: tuple[Alignment, ...]
     signature: str
     reports: tuple[str, ...]
+    stats: Mapping[str, int] = field(default_factory=dict)
 
 
 def align_files(
@@ -72,7 +73,7 @@ def align_files(
     als = tuple(model.align([x.tokens for x in s], [x.tokens for x in t]))
     if out is not None:
         write_pharaoh(out, als, scores=scores)
-    return AlignResult(als, model.signature(), tuple(reports))
+    return AlignResult(als, model.signature(), tuple(reports), dict(getattr(model, "stats", {}) or {}))
 
 
 @dataclass(frozen=True)
