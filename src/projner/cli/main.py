@@ -70,7 +70,7 @@ def align(
     extra_tgt: Optional[Path] = typer.Option(None, "--extra-tgt", help="Extra parallel target text."),
     runs: int = typer.Option(1, help="eflomal: independent runs, links kept by majority vote (eflomal takes no seed)."),
     samplers: int = typer.Option(3, help="eflomal: samplers per run."),
-    stem: int = typer.Option(0, help="eflomal: truncate words to this prefix length (0 = off; eflomal always lowercases)."),
+    stem: int = typer.Option(4, help="eflomal: truncate words to this prefix length (default 4: best on Europarl; 0 = whole words; eflomal always lowercases)."),
     model: Optional[str] = typer.Option(None, help="Neural aligner: encoder folder or hub name."),
     layer: int = typer.Option(7, help="Neural aligner: encoder layer (0 = embeddings)."),
     pooling: str = typer.Option("mean", help="Neural aligner: subword pooling into words: mean, first, subword."),
@@ -283,6 +283,12 @@ def _mount_optional() -> None:
         from projner.cli import inspect_cmd
 
         inspect_cmd.register(app)
+    except ImportError:
+        pass
+    try:
+        from projner.cli import translate_cmd
+
+        translate_cmd.register(app)
     except ImportError:
         pass
     try:
