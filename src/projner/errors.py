@@ -69,6 +69,15 @@ class E(str, Enum):
     E160 = "{what} does not match the target sentences: {detail}."
     E161 = "Unknown inspect output format {fmt!r}; known: {known}."
     E162 = "Invalid inspect option: {detail}."
+    # E180–E199: translation (projner.translate)
+    E180 = "Unknown language code {lang_code!r}: {detail}."
+    E181 = "{lang} is not supported by {model}; {suggest}."
+    E182 = "Cannot load translation model {model!r}: {detail}."
+    E183 = "Input sentence {index} has {n_tokens} subword tokens, more than the model limit of {limit}: {action}."
+    E184 = "Source line not found in the parallel translations: {text!r} ({detail})."
+    E185 = "Invalid translation parameter: {detail}."
+    E186 = "The {backend} translator cannot {what}: {detail}."
+    E187 = "Marker projection failed: {detail}."
     # E200–E219: pipelines, step cache and experiment runner (projner.pipeline)
     E200 = "{path}: {detail}."
     E201 = "Cannot read experiment config: {detail}."

@@ -1,0 +1,15 @@
+"""NER taggers behind one interface: CRF (trainable), spaCy (pretrained source labeller),
+transformers token classification (trainable); ``load_tagger`` dispatches on ``meta.json``.
+
+Heavy libraries (pycrfsuite, spaCy, torch/transformers) are imported only when used.
+"""
+
+from projner.ner.base import Tagger, check_training_data, span_scores  # noqa: F401
+from projner.ner.io import load_tagger, read_meta, write_meta  # noqa: F401
+from projner.ner.crf import CrfTagger  # noqa: F401
+from projner.ner.spacy_tagger import SpacyTagger  # noqa: F401
+from projner.ner.transformer import TransformerTagger  # noqa: F401
+from projner.ner.transfer import model_transfer  # noqa: F401
+
+__all__ = ["Tagger", "CrfTagger", "SpacyTagger", "TransformerTagger", "load_tagger", "read_meta",
+           "model_transfer", "check_training_data", "span_scores"]

@@ -1,0 +1,153 @@
+"""NER benchmarks: CoNLL-2003 English (spaCy sm/md, CRF) and MasakhaNER 2.0 (model transfer
+from English vs in-language CRF). Prints markdown tables.
+
+    .venv/bin/python -m benchmarks.ner [--data DIR] [--quick] [--skip-spacy] [--skip-masakhaner]
+                                       [--transformer DIR --transformer-train N]
+
+Scores are strict span F1 (``projner.evaluate.evaluate_spans``, equal to seqeval strict).
+"all" = every type of the dataset (CoNLL: PER/ORG/LOC/MISC; MasakhaNER: PER/ORG/LOC/DATE);
+"PER/ORG/LOC" ignores other types on both sides (MISC→O / DATE→O in gold and prediction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+from projner.data.labelmaps import load_label_map
+from projner.evaluate import evaluate_spans
+from projner.ner import CrfTagger, SpacyTagger, TransformerTagger
+from projner.ner.transfer import MASAKHANER_LANGS, conll_split, data_root, masakhaner_split, score_language
+
+CONLL_ALL = ("PER", "ORG", "LOC", "MISC")
+POL = ("PER", "ORG", "LOC")
+
+
+def _f1(gold, pred, labels) -> float:
+    return evaluate_spans(gold, pred, labels=labels).f1
+
+
+def _unl(sents):
+    return [s.unlabelled() for s in sents]
+
+
+def bench_conll(args, rows: list) -> None:
+    train = conll_split("train", args.data)
+    dev = conll_split("testa", args.data)
+    test = conll_split("testb", args.data)
+    if args.quick:
+        train, dev = train[:2000], dev[:500]
+    if not args.skip_spacy:
+        for name in ("en_core_web_sm", "en_core_web_md"):
+            t0 = time.perf_counter()
+            tagger = SpacyTagger(name, label_map="ontonotes->conll", progress=False)
+            pred = tagger.predict(_unl(test))
+            secs = time.perf_counter() - t0
+            rows.append({"system": f"spaCy {name} (ontonotes->conll, pretrained)", "train_s": None, "tag_s": round(secs, 1),
+                         "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
+    if not args.skip_crf:
+        t0 = time.perf_counter()
+        crf = CrfTagger(max_iterations=args.crf_iterations, progress=False).fit(train, dev)
+        tr = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = crf.predict(_unl(test))
+        rows.append({"system": f"CRF (eng.train{', 2k quick' if args.quick else ''}, {crf.info.get('iterations')} L-BFGS it.)",
+                     "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1),
+                     "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
+    if args.transformer:
+        n = args.transformer_train
+        t0 = time.perf_counter()
+        tt = TransformerTagger(args.transformer, epochs=args.transformer_epochs, lr=args.transformer_lr, batch_size=16,
+                               max_length=128, seed=0, freeze_embeddings=True,
+                               progress=False).fit(train[:n], dev[:200])
+        tr = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = tt.predict(_unl(test))
+        rows.append({"system": f"transformer {os.path.basename(args.transformer.rstrip('/'))} (first {n} eng.train sentences, {len(tt.info['history'])} epochs, embeddings frozen)",
+                     "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1),
+                     "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
+
+
+def bench_masakhaner(args, rows: list) -> None:
+    cmap = "conll->masakhaner"
+    train = conll_split("train", args.data, cmap)
+    dev = conll_split("testa", args.data, cmap)
+    if args.quick:
+        train, dev = train[:2000], dev[:500]
+    t0 = time.perf_counter()
+    src = CrfTagger(max_iterations=args.crf_iterations, progress=False).fit(train, dev)
+    src_secs = time.perf_counter() - t0
+    for lang in args.langs:
+        gold = masakhaner_split(lang, "test", args.data)
+        transfer = score_language(lang, gold, src.predict(_unl(gold)))
+        ltrain = masakhaner_split(lang, "train", args.data)
+        ldev = masakhaner_split(lang, "dev", args.data)
+        if args.quick:
+            ltrain = ltrain[:1000]
+        t0 = time.perf_counter()
+        own = CrfTagger(max_iterations=args.crf_iterations, progress=False).fit(ltrain, ldev)
+        own_secs = time.perf_counter() - t0
+        upper = score_language(lang, gold, own.predict(_unl(gold)))
+        rows.append({"lang": lang, "n_test": len(gold), "transfer_all": transfer.f1_all, "transfer_pol": transfer.f1_pol,
+                     "inlang_all": upper.f1_all, "inlang_pol": upper.f1_pol, "inlang_train_s": round(own_secs, 1),
+                     "n_train": len(ltrain), "src_train_s": round(src_secs, 1)})
+
+
+def _fmt(x, digits: int = 4) -> str:
+    return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=None, help="data folder (default $PROJNER_DATA or ../shared/data)")
+    ap.add_argument("--quick", action="store_true", help="small training subsets (smoke run)")
+    ap.add_argument("--skip-spacy", action="store_true")
+    ap.add_argument("--skip-conll", action="store_true")
+    ap.add_argument("--skip-crf", action="store_true", help="CoNLL: no CRF row (e.g. for a transformer-only run)")
+    ap.add_argument("--skip-masakhaner", action="store_true")
+    ap.add_argument("--langs", nargs="+", default=list(MASAKHANER_LANGS))
+    ap.add_argument("--crf-iterations", type=int, default=150)
+    ap.add_argument("--transformer", default=None, help="encoder folder to fine-tune on a CoNLL subset (e.g. e5-small)")
+    ap.add_argument("--transformer-train", type=int, default=2000)
+    ap.add_argument("--transformer-epochs", type=int, default=2)
+    ap.add_argument("--transformer-lr", type=float, default=5e-5)
+    ap.add_argument("--json", default=None, help="also write all figures as JSON here")
+    args = ap.parse_args(argv)
+    args.data = str(data_root(args.data))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    print(f"<!-- {platform.node()} {os.cpu_count()} CPUs, data {args.data} -->")
+    out: dict = {}
+    if not args.skip_conll:
+        rows: list = []
+        bench_conll(args, rows)
+        out["conll"] = rows
+        print("\n### CoNLL-2003 English eng.testb (strict span F1)\n")
+        print("| system | train s | tag s | F1 PER/ORG/LOC/MISC | F1 PER/ORG/LOC |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for r in rows:
+            print(f"| {r['system']} | {_fmt(r['train_s'], 1)} | {_fmt(r['tag_s'], 1)} | {_fmt(r['f1_all'])} | {_fmt(r['f1_pol'])} |")
+    if not args.skip_masakhaner:
+        rows = []
+        bench_masakhaner(args, rows)
+        out["masakhaner"] = rows
+        print("\n### MasakhaNER 2.0 test (strict span F1): CRF model transfer from English vs in-language CRF\n")
+        print("| lang | test sents | transfer PER/ORG/LOC/DATE | transfer PER/ORG/LOC | in-language PER/ORG/LOC/DATE | in-language PER/ORG/LOC | in-lang train s |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in rows:
+            print(f"| {r['lang']} | {r['n_test']} | {_fmt(r['transfer_all'])} | {_fmt(r['transfer_pol'])} | "
+                  f"{_fmt(r['inlang_all'])} | {_fmt(r['inlang_pol'])} | {_fmt(r['inlang_train_s'], 1)} |")
+        if rows:
+            n = len(rows)
+            avg = {k: sum(r[k] for r in rows) / n for k in ("transfer_all", "transfer_pol", "inlang_all", "inlang_pol")}
+            print(f"| mean | | {_fmt(avg['transfer_all'])} | {_fmt(avg['transfer_pol'])} | {_fmt(avg['inlang_all'])} | {_fmt(avg['inlang_pol'])} | |")
+            print(f"\nEnglish source CRF (conll->masakhaner) trained in {rows[0]['src_train_s']} s.")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
