@@ -255,7 +255,7 @@ def info() -> None:
 
     from projner import registry
 
-    for mod in ("projner.align.eflomal", "projner.align.neural", "projner.project.heuristic", "projner.project.matching", "projner.ner"):
+    for mod in ("projner.align.eflomal", "projner.align.neural", "projner.project.heuristic", "projner.project.matching", "projner.ner", "projner.translate"):
         try:
             importlib.import_module(mod)
         except ImportError:
