@@ -1,0 +1,344 @@
+"""A content-addressed cache for expensive pipeline steps, and a step runner on top of it.
+
+Every step (train a labeller, label a corpus, align, project, train, evaluate) is identified
+by a **fingerprint**: the sha256 of a canonical JSON document holding the step name, its
+parameters, the fingerprints / content hashes of its inputs and projner's version (as the
+HF ``datasets`` library fingerprints transforms). The step's outputs live in one folder,
+``ROOT/<step>/<fingerprint>/``, next to a ``manifest.json`` that lists every output file
+with its sha256.
+
+* Writes are atomic: a step computes into a temporary folder beside its final place, writes
+  the manifest last and renames the folder into place. A process killed with SIGKILL leaves
+  at most a stray ``.tmp-*`` folder (ignored and cleaned up later), never a half entry, so a
+  rerun resumes: finished steps are cache hits and only the rest is recomputed.
+* On a hit the manifest is checked: another projner version (``stale``), a missing or
+  altered file (``corrupt``) or an unreadable manifest (``corrupt``) is detected, reported in
+  :attr:`StepRunner.events` and recomputed.
+
+The cache root is, in order: the ``root`` argument, ``$PROJNER_CACHE``, ``~/.cache/projner``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from projner.data.textio import atomic_write
+
+from projner.types import Alignment, Sentence, Span
+
+MANIFEST = "manifest.json"
+CACHE_FORMAT = 1
+HOOK_ENV = "PROJNER_TEST_STEP_HOOK"  # "STEP:SECONDS[:MARKER]": sleep inside STEP (resumability tests)
+
+
+def _version() -> str:
+    from projner import __version__
+
+    return __version__
+
+
+def default_cache_root(root: str | os.PathLike | None = None) -> Path:
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("PROJNER_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path("~/.cache/projner").expanduser()
+
+
+# ----------------------------------------------------------------------------- hashing
+
+
+def _canon(obj: Any) -> Any:
+    """A JSON-able canonical form of parameters (tuples → lists, paths → strings, dataclasses → dicts)."""
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _canon(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _canon(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canon(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_canon(v) for v in obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, float):
+        return repr(obj)
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    return repr(obj)
+
+
+def hash_json(obj: Any) -> str:
+    data = json.dumps(_canon(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def hash_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hash_sentences(sentences: Iterable[Sentence]) -> str:
+    """Content hash of sentences: tokens, spans (with scores) and ids."""
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(json.dumps(sentence_to_json(s), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def hash_tokens(token_lists: Iterable[Sequence[str]]) -> str:
+    h = hashlib.sha256()
+    for toks in token_lists:
+        h.update("\x1f".join(toks).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def fingerprint(step: str, params: Mapping[str, Any], inputs: Mapping[str, str], version: str | None = None) -> str:
+    """sha256 over the step name, its parameters, its inputs' hashes and projner's version."""
+    return hash_json({"format": CACHE_FORMAT, "step": step, "params": params, "inputs": dict(inputs),
+                      "version": version or _version()})
+
+
+# ----------------------------------------------------------------------------- serialisation
+
+
+def sentence_to_json(s: Sentence) -> dict:
+    d: dict[str, Any] = {"tokens": list(s.tokens), "spans": [[sp.start, sp.end, sp.label, sp.score] for sp in s.spans]}
+    if s.id is not None:
+        d["id"] = s.id
+    return d
+
+
+def sentence_from_json(d: Mapping[str, Any]) -> Sentence:
+    spans = tuple(Span(int(a), int(b), str(lab), None if sc is None else float(sc)) for a, b, lab, sc in d["spans"])
+    return Sentence(tuple(d["tokens"]), spans, d.get("id"))
+
+
+def write_sentences(path: str | os.PathLike, sentences: Iterable[Sentence]) -> None:
+    """Lossless JSONL (tokens, spans with scores, ids): the cache's sentence format."""
+    with atomic_write(path) as fh:
+        for s in sentences:
+            fh.write(json.dumps(sentence_to_json(s), ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
+
+
+def read_sentences(path: str | os.PathLike) -> tuple[Sentence, ...]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                out.append(sentence_from_json(json.loads(line)))
+    return tuple(out)
+
+
+def write_alignments(path: str | os.PathLike, alignments: Iterable[Alignment]) -> None:
+    from projner.data.formats import write_pharaoh
+
+    write_pharaoh(path, list(alignments), scores=True)
+
+
+def read_alignments(path: str | os.PathLike) -> tuple[Alignment, ...]:
+    from projner.data.formats import read_pharaoh
+
+    return read_pharaoh(path)
+
+
+# ----------------------------------------------------------------------------- the cache
+
+
+@dataclass(frozen=True)
+class Entry:
+    step: str
+    fingerprint: str
+    path: Path
+    manifest: Mapping[str, Any]
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def key(self) -> str:
+        return f"{self.step}:{self.fingerprint}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened to one step: ``hit``, ``miss``, ``corrupt`` or ``stale`` (then recomputed)."""
+
+    step: str
+    fingerprint: str
+    status: str
+    seconds: float = 0.0
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "fingerprint": self.fingerprint[:16], "status": self.status,
+                "seconds": round(self.seconds, 2), "detail": self.detail}
+
+
+def _files_under(folder: Path) -> list[str]:
+    out = []
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            rel = os.path.relpath(os.path.join(dirpath, f), folder)
+            if rel != MANIFEST:
+                out.append(rel.replace(os.sep, "/"))
+    return sorted(out)
+
+
+class Cache:
+    """Folders of step outputs keyed by fingerprint, each with a checksummed manifest."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = default_cache_root(root)
+
+    def entry_dir(self, step: str, fp: str) -> Path:
+        return self.root / step / fp
+
+    def check(self, step: str, fp: str) -> tuple[str, Entry | None, str]:
+        """(status, entry, detail): ``hit``, ``miss``, ``stale`` or ``corrupt``."""
+        d = self.entry_dir(step, fp)
+        if not d.exists():
+            return "miss", None, ""
+        mp = d / MANIFEST
+        try:
+            manifest = json.loads(mp.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+                raise ValueError("manifest has no file list")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            return "corrupt", None, f"unreadable manifest ({exc.__class__.__name__})"
+        if manifest.get("version") != _version() or manifest.get("format") != CACHE_FORMAT:
+            return "stale", None, f"written by projner {manifest.get('version')} (cache format {manifest.get('format')})"
+        if manifest.get("fingerprint") != fp or manifest.get("step") != step:
+            return "corrupt", None, "manifest names another step or fingerprint"
+        for name, digest in manifest["files"].items():
+            f = d / name
+            if not f.is_file():
+                return "corrupt", None, f"missing file {name}"
+            if hash_file(f) != digest:
+                return "corrupt", None, f"checksum mismatch in {name}"
+        return "hit", Entry(step, fp, d, manifest), ""
+
+    def put(self, step: str, fp: str, compute: Callable[[Path], Any], *, params: Any = None,
+            inputs: Mapping[str, str] | None = None) -> Entry:
+        """Run ``compute(tmp_dir)`` (it writes its outputs there), checksum, then rename into place."""
+        final = self.entry_dir(step, fp)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{fp[:12]}-", dir=str(final.parent)))
+        try:
+            extra = compute(tmp)
+            manifest = {
+                "format": CACHE_FORMAT, "step": step, "fingerprint": fp, "version": _version(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "params": _canon(params),
+                "inputs": dict(inputs or {}), "info": _canon(extra) if extra is not None else None,
+                "files": {name: hash_file(tmp / name) for name in _files_under(tmp)},
+            }
+            with atomic_write(tmp / MANIFEST) as fh:
+                json.dump(manifest, fh, indent=1, ensure_ascii=False)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return Entry(step, fp, final, manifest)
+
+    def discard(self, step: str, fp: str) -> None:
+        shutil.rmtree(self.entry_dir(step, fp), ignore_errors=True)
+
+    def clean_tmp(self, older_than_s: float = 3600.0) -> int:
+        """Remove ``.tmp-*`` folders left by killed runs (older than ``older_than_s``)."""
+        n = 0
+        if not self.root.exists():
+            return 0
+        now = time.time()
+        for step_dir in self.root.iterdir():
+            if not step_dir.is_dir():
+                continue
+            for d in step_dir.glob(".tmp-*"):
+                if now - d.stat().st_mtime > older_than_s:
+                    shutil.rmtree(d, ignore_errors=True)
+                    n += 1
+        return n
+
+
+def _test_hook(step: str) -> None:
+    spec = os.environ.get(HOOK_ENV)
+    if not spec:
+        return
+    parts = spec.split(":")
+    if parts[0] != step:
+        return
+    if len(parts) > 2:
+        Path(":".join(parts[2:])).write_text(step, encoding="utf-8")
+    time.sleep(float(parts[1]))
+
+
+@dataclass
+class StepRunner:
+    """Runs steps through a :class:`Cache` and records what happened (``events``)."""
+
+    cache: Cache = field(default_factory=Cache)
+    log: Callable[[str], None] | None = None
+    events: list[Event] = field(default_factory=list)
+
+    @classmethod
+    def at(cls, root: str | os.PathLike | None = None, *, verbose: bool = False) -> "StepRunner":
+        log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if verbose else None
+        return cls(Cache(root), log)
+
+    def run(self, step: str, params: Mapping[str, Any], inputs: Mapping[str, str],
+            compute: Callable[[Path], Any]) -> Entry:
+        """The cached entry of ``step`` for these parameters and inputs, computed when needed.
+
+        ``inputs`` maps names to content hashes or fingerprints of earlier entries.
+        """
+        fp = fingerprint(step, params, inputs)
+        status, entry, detail = self.cache.check(step, fp)
+        if status == "hit":
+            assert entry is not None
+            self._record(Event(step, fp, "hit"))
+            return entry
+        if status in ("stale", "corrupt"):
+            self._record(Event(step, fp, status, detail=detail + "; recomputing"))
+            self.cache.discard(step, fp)
+        t0 = time.perf_counter()
+
+        def wrapped(tmp: Path) -> Any:
+            _test_hook(step)
+            return compute(tmp)
+
+        entry = self.cache.put(step, fp, wrapped, params=params, inputs=inputs)
+        self._record(Event(step, fp, "miss", time.perf_counter() - t0))
+        return entry
+
+    def _record(self, ev: Event) -> None:
+        self.events.append(ev)
+        if self.log is not None:
+            extra = f" {ev.seconds:.1f}s" if ev.seconds else ""
+            detail = f" ({ev.detail})" if ev.detail else ""
+            self.log(f"[cache] {ev.status:7s} {ev.step} {ev.fingerprint[:12]}{extra}{detail}")
+
+    def summary(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for ev in self.events:
+            out[ev.status] = out.get(ev.status, 0) + 1
+        return out
+
+

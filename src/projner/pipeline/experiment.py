@@ -1,0 +1,551 @@
+"""Experiment runner: a validated YAML config → a grid of cached pipeline runs → a results folder.
+
+A config names building blocks and crosses them (every key is optional unless marked)::
+
+    name: masakhaner_translate_train
+    output: results/masakhaner           # results folder (CLI --output overrides)
+    data: null                           # default $PROJNER_DATA or ../shared/data
+    cache: null                          # default $PROJNER_CACHE or ~/.cache/projner
+    labels: [PER, ORG, LOC]              # evaluated types (others → O on both sides)
+    labeller: {backend: crf, label_map: conll->per-org-loc, params: {}}
+    aligners:  {NAME: {name: eflomal, params: {sym: intersection, prefix_len: 4}}}
+    methods:   {NAME: {method: heuristic, params: {}, strip_determiners: true, filter: complete, keep_empty: 1.0}}
+    parallel:  {NAME: {kind: mafand, splits: [train], align_extra: [OTHER_PARALLEL_NAME]}}
+    models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null}}
+    baselines: [transfer, gold]          # per language (gold per model backend)
+    grid:                                # a mapping or a list of mappings (required)
+      languages: [hau, ibo]              # (required)
+      aligners: [NAME]  methods: [NAME]  parallel: [NAME]  models: [NAME]
+
+Names not defined in the config resolve to built-ins: aligners ``eflomal``/``neural`` (registry
+defaults), methods ``heuristic``/``ngram``/``fusion``/``ner``, parallel ``mafand``/``bible``,
+models ``crf``/``transformer``. A wrong key or type fails before anything runs, naming its path
+(``grid.aligners[1]: unknown aligner 'foo'``).
+
+The results folder gets ``runs/*.json`` (one per run: scores, signature, step fingerprints,
+projection statistics, timings), ``results.md`` (one table, systems × languages + mean),
+``f1.png`` and ``precision_recall.png``; :func:`build_report` rebuilds the last three from the
+JSONs alone (``projner experiment report DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from projner.data.textio import atomic_write, read_lines
+from projner.errors import E, ProjnerError
+from projner.pipeline.cache import StepRunner
+from projner.pipeline.translate_train import (
+    DEFAULT_LABELS,
+    AlignerConfig,
+    LabellerConfig,
+    ModelConfig,
+    ParallelConfig,
+    ProjectionConfig,
+    RunResult,
+    TranslateTrainConfig,
+    gold_run,
+    model_transfer_run,
+    translate_train,
+)
+
+BUILTIN_ALIGNERS = {"eflomal": {"name": "eflomal", "params": {}}, "neural": {"name": "neural", "params": {}}}
+BUILTIN_METHODS = {m: {"method": m} for m in ("heuristic", "ngram", "fusion", "ner")}
+BUILTIN_PARALLEL = {"mafand": {"kind": "mafand"}, "bible": {"kind": "bible"}}
+BUILTIN_MODELS = {"crf": {"backend": "crf"}, "transformer": {"backend": "transformer"}}
+BASELINES = ("transfer", "gold")
+
+
+# ----------------------------------------------------------------------------- schema
+
+def _fail(path: str, detail: str, file: str | None = None):
+    raise ProjnerError(E.E200, file=file, path=path or "(top)", detail=detail)
+
+
+def _tname(x: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
+            bool: "true/false", type(None): "null"}.get(type(x), type(x).__name__)
+
+
+class _V:
+    """Tiny validators; each returns the cleaned value or raises E200 with the key path."""
+
+    def __init__(self, file: str | None):
+        self.file = file
+
+    def fail(self, path: str, detail: str):
+        _fail(path, detail, self.file)
+
+    def str_(self, v, path, choices: Sequence[str] | None = None, what: str = "value"):
+        if not isinstance(v, str):
+            self.fail(path, f"expected a string, got {_tname(v)}")
+        if choices is not None and v not in choices:
+            self.fail(path, f"unknown {what} {v!r}; known: {', '.join(choices)}")
+        return v
+
+    def opt_str(self, v, path):
+        return None if v is None else self.str_(v, path)
+
+    def bool_(self, v, path):
+        if not isinstance(v, bool):
+            self.fail(path, f"expected true/false, got {_tname(v)}")
+        return v
+
+    def int_(self, v, path, minimum: int | None = None, optional: bool = False):
+        if v is None and optional:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(path, f"expected an integer, got {_tname(v)}")
+        if minimum is not None and v < minimum:
+            self.fail(path, f"must be >= {minimum}, got {v}")
+        return v
+
+    def num(self, v, path, lo: float | None = None, hi: float | None = None):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.fail(path, f"expected a number, got {_tname(v)}")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            self.fail(path, f"must be in [{lo}, {hi}], got {v}")
+        return float(v)
+
+    def mapping(self, v, path, keys: Mapping[str, Callable[[Any, str], Any]], required: Sequence[str] = ()):
+        if not isinstance(v, dict):
+            self.fail(path, f"expected a mapping, got {_tname(v)}")
+        out = {}
+        for k in v:
+            if not isinstance(k, str) or k not in keys:
+                self.fail(_join(path, str(k)), f"unknown key; allowed here: {', '.join(keys)}")
+        for k in required:
+            if k not in v:
+                self.fail(_join(path, k), "required key is missing")
+        for k, check in keys.items():
+            if k in v:
+                out[k] = check(v[k], _join(path, k))
+        return out
+
+    def params(self, v, path):
+        if v is None:
+            return {}
+        if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+            self.fail(path, f"expected a mapping of parameter names to values, got {_tname(v)}")
+        for k, x in v.items():
+            if not isinstance(x, (str, int, float, bool, type(None), list)):
+                self.fail(_join(path, k), f"parameter values must be scalars or lists, got {_tname(x)}")
+        return dict(v)
+
+    def list_(self, v, path, item: Callable[[Any, str], Any], nonempty: bool = True):
+        if not isinstance(v, list):
+            self.fail(path, f"expected a list, got {_tname(v)}")
+        if nonempty and not v:
+            self.fail(path, "must not be empty")
+        return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
+
+    def named(self, v, path, entry: Callable[[Any, str], Any]):
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            self.fail(path, f"expected a mapping of names to definitions, got {_tname(v)}")
+        out = {}
+        for k, x in v.items():
+            if not isinstance(k, str) or not re.fullmatch(r"[A-Za-z0-9_.+\-]+", k):
+                self.fail(_join(path, str(k)), "names use letters, digits and _ . + - only")
+            out[k] = entry(x, _join(path, k))
+        return out
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    output: str | None
+    data: str | None
+    cache: str | None
+    labels: tuple[str, ...]
+    labeller: Mapping[str, Any]
+    aligners: Mapping[str, Mapping[str, Any]]
+    methods: Mapping[str, Mapping[str, Any]]
+    parallel: Mapping[str, Mapping[str, Any]]
+    models: Mapping[str, Mapping[str, Any]]
+    baselines: tuple[str, ...]
+    grid: tuple[Mapping[str, Any], ...]
+    source: str | None = None
+
+    def runs(self) -> list["RunSpec"]:
+        """Every run of the grid, baselines first, duplicates removed, in a stable order."""
+        out: list[RunSpec] = []
+        seen = set()
+        langs = []
+        for g in self.grid:
+            for lang in g["languages"]:
+                if lang not in langs:
+                    langs.append(lang)
+        backends = []
+        for g in self.grid:
+            for m in g.get("models", ["crf"]):
+                b = self.models[m]["backend"]
+                if b not in backends:
+                    backends.append(b)
+        for lang in langs:
+            if "transfer" in self.baselines:
+                out.append(RunSpec(lang, "transfer", "-", "-", "-", self.labeller.get("backend", "crf")))
+            if "gold" in self.baselines:
+                for b in backends:
+                    out.append(RunSpec(lang, "gold", "-", "-", "-", b))
+        for g in self.grid:
+            for lang in g["languages"]:
+                for par in g.get("parallel", ["mafand"]):
+                    for al in g.get("aligners", ["eflomal"]):
+                        for me in g.get("methods", ["heuristic"]):
+                            for mo in g.get("models", ["crf"]):
+                                system = "projection+english" if self.models[mo].get("add_english") else "projection"
+                                out.append(RunSpec(lang, system, par, al, me, mo))
+        uniq = []
+        for r in out:
+            if r.run_id not in seen:
+                seen.add(r.run_id)
+                uniq.append(r)
+        return uniq
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    lang: str
+    system: str
+    parallel: str
+    aligner: str
+    method: str
+    model: str
+
+    @property
+    def run_id(self) -> str:
+        parts = [self.lang, self.system, self.parallel, self.aligner, self.method, self.model]
+        return "__".join(re.sub(r"[^A-Za-z0-9_.+\-]", "_", p) for p in parts if p != "-")
+
+    @property
+    def label(self) -> str:
+        if self.system == "transfer":
+            return f"model transfer ({self.model} on English)"
+        if self.system == "gold":
+            return f"gold in-language ({self.model})"
+        return f"{self.system}: {self.parallel} / {self.aligner} / {self.method} / {self.model}"
+
+
+def parse_config(obj: Any, file: str | None = None) -> ExperimentConfig:
+    """Validate a loaded YAML document; every error names the key path (E200)."""
+    v = _V(file)
+    import projner.align.eflomal  # noqa: F401  (registers the built-in aligners)
+    from projner.registry import aligners as aligner_registry
+
+    known_aligners = sorted(set(aligner_registry.short_names()) | set(BUILTIN_ALIGNERS) | {"pharaoh"})
+    aligner = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "name": lambda y, q: v.str_(y, q, known_aligners, "aligner"),
+        "params": v.params, "file": v.opt_str,
+        "extra": lambda y, q: v.list_(y, q, v.str_, nonempty=False)}, required=("name",))
+    method = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "method": lambda y, q: v.str_(y, q, sorted(BUILTIN_METHODS), "projection method"),
+        "params": v.params, "strip_determiners": v.bool_,
+        "filter": lambda y, q: v.str_(y, q, ("none", "complete", "any"), "filter"),
+        "keep_empty": lambda y, q: v.num(y, q, 0.0, 1.0)}, required=("method",))
+    parallel = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "kind": lambda y, q: v.str_(y, q, ("mafand", "bible", "files"), "parallel kind"),
+        "splits": lambda y, q: v.list_(y, q, lambda z, r: v.str_(z, r, ("train", "dev", "test"), "split")),
+        "src": v.opt_str, "tgt": v.opt_str,
+        "max_pairs": lambda y, q: v.int_(y, q, 1, optional=True),
+        "align_extra": lambda y, q: v.list_(y, q, v.str_, nonempty=False)}, required=("kind",))
+    model = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "backend": lambda y, q: v.str_(y, q, ("crf", "transformer"), "model backend"),
+        "params": v.params, "add_english": v.bool_,
+        "english_max": lambda y, q: v.int_(y, q, 1, optional=True)}, required=("backend",))
+    labeller = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "backend": v.str_, "label_map": v.str_, "params": v.params, "train": v.opt_str, "dev": v.opt_str})
+    names = lambda x, p: v.list_(x, p, v.str_)  # noqa: E731
+    grid_one = lambda x, p: v.mapping(x, p, {  # noqa: E731
+        "languages": names, "aligners": names, "methods": names, "parallel": names, "models": names},
+        required=("languages",))
+
+    def grid(x, p):
+        if isinstance(x, list):
+            return v.list_(x, p, grid_one)
+        return [grid_one(x, p)]
+
+    top = v.mapping(obj, "", {
+        "name": v.str_, "output": v.opt_str, "data": v.opt_str, "cache": v.opt_str,
+        "labels": lambda x, p: v.list_(x, p, v.str_),
+        "labeller": labeller,
+        "aligners": lambda x, p: v.named(x, p, aligner),
+        "methods": lambda x, p: v.named(x, p, method),
+        "parallel": lambda x, p: v.named(x, p, parallel),
+        "models": lambda x, p: v.named(x, p, model),
+        "baselines": lambda x, p: v.list_(x, p, lambda y, q: v.str_(y, q, BASELINES, "baseline"), nonempty=False),
+        "grid": grid,
+    }, required=("grid",))
+    al = {**BUILTIN_ALIGNERS, **top.get("aligners", {})}
+    me = {**BUILTIN_METHODS, **top.get("methods", {})}
+    pa = {**BUILTIN_PARALLEL, **top.get("parallel", {})}
+    mo = {**BUILTIN_MODELS, **top.get("models", {})}
+    # cross references
+    for name, p in pa.items():
+        for i, ex in enumerate(p.get("align_extra", [])):
+            if ex not in pa:
+                v.fail(f"parallel.{name}.align_extra[{i}]", f"unknown parallel data {ex!r}; known: {', '.join(pa)}")
+    for name, a in al.items():
+        for i, ex in enumerate(a.get("extra", [])):
+            if ex not in pa:
+                v.fail(f"aligners.{name}.extra[{i}]", f"unknown parallel data {ex!r}; known: {', '.join(pa)}")
+    gs = top["grid"]
+    for gi, g in enumerate(gs):
+        gp = "grid" if len(gs) == 1 and not isinstance(obj.get("grid"), list) else f"grid[{gi}]"
+        for key, table, what in (("aligners", al, "aligner"), ("methods", me, "method"),
+                                 ("parallel", pa, "parallel data"), ("models", mo, "model")):
+            for i, n in enumerate(g.get(key, [])):
+                if n not in table:
+                    v.fail(f"{gp}.{key}[{i}]", f"unknown {what} {n!r}; known: {', '.join(table)}")
+    return ExperimentConfig(
+        name=top.get("name", Path(file).stem if file else "experiment"), output=top.get("output"),
+        data=top.get("data"), cache=top.get("cache"), labels=tuple(top.get("labels", DEFAULT_LABELS)),
+        labeller=top.get("labeller", {}), aligners=al, methods=me, parallel=pa, models=mo,
+        baselines=tuple(top.get("baselines", BASELINES)), grid=tuple(gs), source=file,
+    )
+
+
+def load_config(path: str | os.PathLike) -> ExperimentConfig:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ProjnerError(E.E201, file=str(p), detail="no such file")
+    try:
+        obj = yaml.safe_load("\n".join(read_lines(p)))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProjnerError(E.E201, file=str(p), line=(mark.line + 1) if mark else None,
+                           detail=str(getattr(exc, "problem", exc))) from None
+    return parse_config(obj, str(p))
+
+
+# ----------------------------------------------------------------------------- building configs
+
+
+def _parallel_cfg(d: Mapping[str, Any]) -> ParallelConfig:
+    kw = {k: d[k] for k in ("kind", "src", "tgt", "max_pairs") if k in d}
+    if "splits" in d:
+        kw["splits"] = tuple(d["splits"])
+    return ParallelConfig(**kw)
+
+
+def pipeline_config(cfg: ExperimentConfig, spec: RunSpec, data: str | None = None) -> TranslateTrainConfig:
+    """The :class:`TranslateTrainConfig` of one grid run."""
+    pa = cfg.parallel[spec.parallel]
+    al = cfg.aligners[spec.aligner]
+    extra_names = list(pa.get("align_extra", [])) + list(al.get("extra", []))
+    extra = tuple(_parallel_cfg(cfg.parallel[n]) for n in extra_names)
+    params = dict(al.get("params", {}))
+    aligner = AlignerConfig(name=al["name"], params=params, file=al.get("file"), extra=extra)
+    me = cfg.methods[spec.method]
+    projection = ProjectionConfig(method=me["method"], params=dict(me.get("params", {})),
+                                  strip_determiners=me.get("strip_determiners", True),
+                                  filter=me.get("filter", "none"), keep_empty=me.get("keep_empty", 1.0))
+    mo = cfg.models[spec.model]
+    model = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})),
+                        add_english=mo.get("add_english", False), english_max=mo.get("english_max"))
+    return TranslateTrainConfig(lang=spec.lang, parallel=_parallel_cfg(pa), labeller=labeller_config(cfg),
+                                aligner=aligner, projection=projection, model=model, labels=cfg.labels,
+                                data=data if data is not None else cfg.data)
+
+
+def labeller_config(cfg: ExperimentConfig) -> LabellerConfig:
+    lab = cfg.labeller
+    return LabellerConfig(backend=lab.get("backend", "crf"), label_map=lab.get("label_map", "conll->per-org-loc"),
+                          params=dict(lab.get("params", {})), train=lab.get("train"), dev=lab.get("dev"))
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str | None = None) -> RunResult:
+    d = data if data is not None else cfg.data
+    if spec.system == "transfer":
+        return model_transfer_run(spec.lang, labeller_config(cfg), labels=cfg.labels, data=d, runner=runner)
+    if spec.system == "gold":
+        mo = next((m for m in cfg.models.values() if m["backend"] == spec.model and not m.get("add_english")),
+                  {"backend": spec.model})
+        return gold_run(spec.lang, ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {}))),
+                        labels=cfg.labels, data=d, runner=runner)
+    return translate_train(pipeline_config(cfg, spec, d), runner=runner)
+
+
+def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = None, *, cache: str | None = None,
+                   data: str | None = None, languages: Sequence[str] | None = None, verbose: bool = True,
+                   log: Callable[[str], None] | None = None) -> Path:
+    """Run every grid cell (cached, resumable), write ``runs/*.json`` and the report; returns the folder."""
+    out = Path(output or cfg.output or f"results/{cfg.name}")
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    runner = StepRunner.at(cache if cache is not None else cfg.cache, verbose=verbose)
+    runner.cache.clean_tmp()
+    specs = [s for s in cfg.runs() if languages is None or s.lang in languages]
+    say = log or (lambda m: None)
+    # projection runs first (the interesting ones), baselines after; the report keeps specs' order
+    for k, spec in enumerate(sorted(specs, key=lambda s: s.system in BASELINES), 1):
+        n_ev = len(runner.events)
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        say(f"[{k}/{len(specs)}] {spec.run_id}")
+        record: dict[str, Any] = {"run_id": spec.run_id, "experiment": cfg.name, "lang": spec.lang, "system": spec.system,
+                                  "parallel": spec.parallel, "aligner": spec.aligner, "method": spec.method,
+                                  "model": spec.model, "label": spec.label}
+        try:
+            res = run_one(cfg, spec, runner, data)
+            record.update(status="ok", f1=res.f1, precision=res.precision, recall=res.recall, per_type=res.per_type,
+                          signature=res.signature, n_test=res.n_test, info=res.info, steps=res.steps)
+            say(f"    F1 {res.f1:.4f}  P {res.precision:.4f}  R {res.recall:.4f}")
+        except ProjnerError as exc:
+            record.update(status="error", error=str(exc))
+            say(f"    error: {exc}")
+        except Exception as exc:  # one failing cell must not lose the rest of the grid
+            record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
+            say(f"    error: {type(exc).__name__}: {exc}")
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        record["cpu_seconds"] = round(time.process_time() - cpu0, 2)
+        record["cache"] = [ev.to_dict() for ev in runner.events[n_ev:]]
+        with atomic_write(out / "runs" / f"{spec.run_id}.json") as fh:
+            json.dump(record, fh, indent=1, ensure_ascii=False, default=str)
+    with atomic_write(out / "experiment.json") as fh:
+        json.dump({"name": cfg.name, "config": cfg.source, "cache_root": str(runner.cache.root),
+                   "cache_summary": runner.summary(), "order": [s.run_id for s in specs]}, fh, indent=1)
+    build_report(out)
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def load_runs(folder: str | os.PathLike) -> list[dict]:
+    d = Path(folder)
+    files = sorted((d / "runs").glob("*.json")) if (d / "runs").is_dir() else []
+    if not files:
+        raise ProjnerError(E.E204, folder=str(d), detail="no runs/*.json")
+    runs = []
+    for f in files:
+        try:
+            runs.append(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ProjnerError(E.E204, folder=str(d), detail=f"{f.name} is not valid JSON ({exc})") from None
+    rank = {"transfer": 0, "gold": 1, "projection": 2, "projection+english": 3}
+    runs.sort(key=lambda r: (rank.get(r.get("system"), 4), r.get("label", "")))  # without experiment.json
+    order_file = d / "experiment.json"
+    if order_file.is_file():
+        try:
+            order = {rid: i for i, rid in enumerate(json.loads(order_file.read_text(encoding="utf-8")).get("order", []))}
+            runs.sort(key=lambda r: order.get(r.get("run_id"), len(order)))
+        except (OSError, json.JSONDecodeError):
+            pass
+    return runs
+
+
+def _table(runs: Sequence[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
+    langs: list[str] = []
+    systems: list[str] = []
+    cells: dict[tuple[str, str], dict] = {}
+    for r in runs:
+        if r["lang"] not in langs:
+            langs.append(r["lang"])
+        if r["label"] not in systems:
+            systems.append(r["label"])
+        cells[(r["label"], r["lang"])] = r
+    return langs, systems, cells
+
+
+def markdown_table(runs: Sequence[dict]) -> str:
+    langs, systems, cells = _table(runs)
+    head = "| system | " + " | ".join(langs) + " | mean |"
+    lines = [head, "|---|" + "---:|" * (len(langs) + 1)]
+    for s in systems:
+        vals, row = [], []
+        for lang in langs:
+            r = cells.get((s, lang))
+            if r is None:
+                row.append("")
+            elif r.get("status") != "ok":
+                row.append("error")
+            else:
+                vals.append(r["f1"])
+                row.append(f"{r['f1']:.3f}")
+        mean = f"{sum(vals) / len(vals):.3f}" if vals and len(vals) == len(langs) else (f"({sum(vals) / len(vals):.3f})" if vals else "")
+        lines.append(f"| {s} | " + " | ".join(row) + f" | {mean} |")
+    return "\n".join(lines)
+
+
+def build_report(folder: str | os.PathLike) -> Path:
+    """(Re)write ``results.md``, ``f1.png`` and ``precision_recall.png`` from ``runs/*.json``."""
+    d = Path(folder)
+    runs = load_runs(d)
+    ok = [r for r in runs if r.get("status") == "ok"]
+    parts = [f"# {runs[0].get('experiment', d.name)}", "",
+             "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), ""]
+    sigs = sorted({r["signature"] for r in ok})
+    if sigs:
+        parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
+    prj = [r for r in ok if r["system"].startswith("projection")]
+    if prj:
+        parts += ["| run | parallel pairs | projection rate | training sentences | P | R | s |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in prj:
+            st = (r.get("info") or {}).get("projection", {})
+            rate = st.get("projection", {}).get("projection_rate")
+            parts.append(f"| {r['run_id']} | {(r.get('info') or {}).get('n_parallel', '')} | "
+                         f"{'' if rate is None else f'{rate:.3f}'} | {st.get('filter', {}).get('out', '')} | "
+                         f"{r['precision']:.3f} | {r['recall']:.3f} | {r.get('seconds', '')} |")
+        parts.append("")
+    errs = [r for r in runs if r.get("status") != "ok"]
+    if errs:
+        parts += ["Errors:", ""] + [f"* {r['run_id']}: {r.get('error')}" for r in errs] + [""]
+    with atomic_write(d / "results.md") as fh:
+        fh.write("\n".join(parts))
+    if ok:
+        _plots(ok, d)
+    return d / "results.md"
+
+
+def _plots(runs: Sequence[dict], d: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs, systems, cells = _table(runs)
+    n = max(len(systems), 1)
+    width = 0.8 / n
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(langs) + 2), 4.5))
+    for k, s in enumerate(systems):
+        xs = [i + (k - (n - 1) / 2) * width for i in range(len(langs))]
+        ys = [cells[(s, lang)]["f1"] if (s, lang) in cells else math.nan for lang in langs]
+        ax.bar(xs, ys, width, label=s)
+    ax.set_xticks(range(len(langs)))
+    ax.set_xticklabels(langs)
+    ax.set_ylabel("strict span F1")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(d / "f1.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for s in systems:
+        pts = [(cells[(s, lang)]["recall"], cells[(s, lang)]["precision"]) for lang in langs if (s, lang) in cells]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=s, s=18)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(d / "precision_recall.png", dpi=110)
+    plt.close(fig)

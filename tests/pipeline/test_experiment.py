@@ -1,0 +1,111 @@
+import json
+
+import pytest
+import yaml
+
+from projner.cli.main import main
+from projner.errors import ProjnerError
+from projner.pipeline.experiment import build_report, load_config, parse_config
+
+GOOD = {
+    "name": "tiny",
+    "labels": ["PER", "ORG", "LOC"],
+    "labeller": {"backend": "crf", "params": {"max_iterations": 40}},
+    "aligners": {"gold": {"name": "pharaoh", "file": "LINKS"}, "efl": {"name": "eflomal", "params": {"sym": "intersection"}}},
+    "methods": {"h": {"method": "heuristic", "filter": "complete"}},
+    "parallel": {"mt": {"kind": "mafand", "splits": ["train", "dev"]}},
+    "models": {"crf": {"backend": "crf", "params": {"max_iterations": 40}},
+               "crf+en": {"backend": "crf", "params": {"max_iterations": 40}, "add_english": True, "english_max": 20}},
+    "baselines": ["transfer", "gold"],
+    "grid": {"languages": ["xx"], "aligners": ["gold"], "methods": ["h", "heuristic"], "parallel": ["mt"], "models": ["crf", "crf+en"]},
+}
+
+
+def _err(obj):
+    with pytest.raises(ProjnerError) as ei:
+        parse_config(obj, "cfg.yaml")
+    return str(ei.value)
+
+
+def test_schema_errors_name_the_key_path():
+    assert "grid.aligners[1]: unknown aligner 'foo'" in _err({**GOOD, "grid": {**GOOD["grid"], "aligners": ["gold", "foo"]}})
+    assert "[E200] cfg.yaml: grid.langs: unknown key" in _err({**GOOD, "grid": {"langs": ["xx"]}})
+    assert "grid.languages: required key is missing" in _err({**GOOD, "grid": {"aligners": ["gold"]}})
+    assert "methods.h.filter: unknown filter 'all'" in _err({**GOOD, "methods": {"h": {"method": "heuristic", "filter": "all"}}})
+    assert "methods.h.strip_determiners: expected true/false, got a string" in _err(
+        {**GOOD, "methods": {"h": {"method": "heuristic", "strip_determiners": "yes"}}})
+    assert "models.crf+en.english_max: expected an integer, got a string" in _err(
+        {**GOOD, "models": {"crf+en": {"backend": "crf", "english_max": "5"}}})
+    assert "grid[1].models[0]: unknown model 'svm'" in _err({**GOOD, "grid": [GOOD["grid"], {"languages": ["xx"], "models": ["svm"]}]})
+    assert "aligners.efl.sym: unknown key" in _err({**GOOD, "aligners": {"efl": {"name": "eflomal", "sym": "x"}}})
+    assert "labels: expected a list, got a string" in _err({**GOOD, "labels": "PER"})
+    assert "(top): expected a mapping" in _err([1, 2])
+    assert "parallel.mt.align_extra[0]: unknown parallel data 'nope'" in _err(
+        {**GOOD, "parallel": {"mt": {"kind": "mafand", "align_extra": ["nope"]}}})
+
+
+def test_grid_expansion():
+    cfg = parse_config(GOOD)
+    ids = [r.run_id for r in cfg.runs()]
+    assert ids[:2] == ["xx__transfer__crf", "xx__gold__crf"]
+    assert len(ids) == 2 + 2 * 2
+    assert "xx__projection+english__mt__gold__h__crf+en" in ids
+
+
+def test_yaml_errors(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("grid: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ProjnerError, match="E201"):
+        load_config(p)
+    with pytest.raises(ProjnerError, match="no such file"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_shipped_config_is_valid():
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).parents[2] / "experiments" / "masakhaner_translate_train.yaml")
+    runs = cfg.runs()
+    assert {r.lang for r in runs} == {"hau", "ibo", "pcm", "swa", "yor", "zul"}
+    assert {r.system for r in runs} == {"transfer", "gold", "projection", "projection+english"}
+
+
+def test_cli_run_and_report(world, tmp_path, capsys):
+    obj = json.loads(json.dumps(GOOD).replace("LINKS", str(world / "links.align")))
+    obj["data"] = str(world)
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(obj), encoding="utf-8")
+    out = tmp_path / "res"
+    main(["experiment", "run", str(cfg), "--output", str(out), "--cache", str(tmp_path / "cache"), "-q"])
+    text = capsys.readouterr().out
+    assert "| system | xx | mean |" in text and "gold in-language (crf)" in text
+    runs = sorted((out / "runs").glob("*.json"))
+    assert len(runs) == 6
+    rec = json.loads((out / "runs" / "xx__projection__mt__gold__h__crf.json").read_text())
+    assert rec["status"] == "ok" and rec["f1"] > 0.9 and rec["signature"].startswith("projner-eval:1")
+    assert {c["status"] for c in rec["cache"]} <= {"hit", "miss"}
+    for f in ("results.md", "f1.png", "precision_recall.png"):
+        assert (out / f).stat().st_size > 0
+    (out / "results.md").unlink()
+    (out / "f1.png").unlink()
+    main(["experiment", "report", str(out)])
+    assert "| system | xx | mean |" in capsys.readouterr().out and (out / "f1.png").exists()
+    # second run: everything from the cache
+    main(["experiment", "run", str(cfg), "--output", str(out), "--cache", str(tmp_path / "cache"), "-q"])
+    capsys.readouterr()
+    rec = json.loads((out / "runs" / "xx__projection__mt__gold__h__crf.json").read_text())
+    assert {c["status"] for c in rec["cache"]} == {"hit"}
+
+
+def test_cli_config_error_exit_code(tmp_path, capsys):
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump({**GOOD, "grid": {**GOOD["grid"], "aligners": ["gold", "foo"]}}), encoding="utf-8")
+    with pytest.raises(SystemExit) as ei:
+        main(["experiment", "run", str(cfg), "--dry-run"])
+    assert ei.value.code == 2
+    assert "grid.aligners[1]: unknown aligner 'foo'" in capsys.readouterr().err
+
+
+def test_report_without_runs(tmp_path):
+    with pytest.raises(ProjnerError, match="E204"):
+        build_report(tmp_path)

@@ -1,0 +1,145 @@
+import dataclasses
+
+import pytest
+
+from projner.errors import ProjnerError
+from projner.pipeline.cache import Cache, StepRunner
+from projner.pipeline.translate_test import TranslateTestConfig, translate_test
+from projner.pipeline.translate_train import (
+    AlignerConfig,
+    LabellerConfig,
+    ModelConfig,
+    ParallelConfig,
+    ProjectionConfig,
+    TranslateTrainConfig,
+    evenly,
+    filter_projected,
+    gold_run,
+    load_parallel,
+    model_transfer_run,
+    strip_leading_determiners,
+    tokenize,
+    translate_train,
+)
+from projner.types import Sentence, Span
+from synth import DictTranslator
+
+PAR = ParallelConfig(splits=("train", "dev"))
+FAST = {"max_iterations": 40}
+LAB = LabellerConfig(params=FAST)
+
+
+def _cfg(world, **kw):
+    base = TranslateTrainConfig(lang="xx", parallel=PAR, data=str(world), labeller=LAB, model=ModelConfig(params=FAST),
+                                aligner=AlignerConfig(name="pharaoh", file=str(world / "links.align")))
+    return dataclasses.replace(base, **kw)
+
+
+def test_tokenize_and_nfc():
+    assert tokenize("Ali (greetings) went to U.S.-based co-op's 3,000.") == [
+        "Ali", "(", "greetings", ")", "went", "to", "U", ".", "S", ".", "-", "based", "co-op's", "3", ",", "000", "."]
+    assert tokenize("O\u0301la") == ["\u00d3la"]  # combining accent composed
+
+
+def test_strip_leading_determiners_and_filter():
+    s = Sentence(("the", "United", "Nations", "and", "The", "x"), (Span(0, 3, "ORG"), Span(4, 5, "LOC")))
+    out, n = strip_leading_determiners([s])
+    assert n == 1 and out[0].spans == (Span(1, 3, "ORG"), Span(4, 5, "LOC"))
+    assert s.spans[0] == Span(0, 3, "ORG")  # input untouched
+    a, b, c = Sentence(("a",), (Span(0, 1, "PER"),)), Sentence(("b",)), Sentence(("c",))
+    kept, st = filter_projected([a, b, c], [1, 1, 0], [1, 0, 0], "complete")
+    assert kept == (a, c) and st["dropped_incomplete"] == 1
+    kept, st = filter_projected([a, b, c], [1, 1, 0], [1, 0, 0], "any")
+    assert kept == (a,) and st["dropped_no_entity"] == 2
+    kept, st = filter_projected([a, b, c], [1, 0, 0], [1, 0, 0], "none", keep_empty=0.5)
+    assert kept == (a, b) and st["dropped_empty"] == 1
+    assert evenly(list(range(10)), 3) == [0, 3, 6] and evenly([1, 2], None) == [1, 2]
+
+
+def test_load_parallel_mafand_and_files(world, tmp_path):
+    src, tgt = load_parallel(PAR, "xx", str(world))
+    assert len(src) == len(tgt) == 120 and src[0][-1] == "."
+    (tmp_path / "s.txt").write_text("Hello world .\n\nA b\n", encoding="utf-8")
+    (tmp_path / "t.txt").write_text("Habari dunia .\nx\n\n", encoding="utf-8")
+    s, t = load_parallel(ParallelConfig(kind="files", src=str(tmp_path / "s.txt"), tgt=str(tmp_path / "t.txt")), "xx")
+    assert s == (("Hello", "world", "."),) and t == (("Habari", "dunia", "."),)  # pairs with an empty side dropped
+    with pytest.raises(ProjnerError, match="E203"):
+        load_parallel(ParallelConfig(kind="bible"), "xx", str(world))
+    with pytest.raises(ProjnerError, match="E202"):
+        ParallelConfig(kind="nope")
+
+
+def test_translate_train_end_to_end_and_cache(world, tmp_path):
+    cfg = _cfg(world)
+    frozen = dataclasses.asdict(cfg)
+    r = StepRunner(Cache(tmp_path / "cache"))
+    res = translate_train(cfg, runner=r)
+    assert dataclasses.asdict(cfg) == frozen  # not mutated
+    assert res.f1 > 0.9 and res.system == "projection"
+    assert "system:projection" in res.signature and "labels:LOC,ORG,PER" in res.signature
+    assert res.info["projection"]["projection"]["projection_rate"] == 1.0
+    assert set(res.steps) == {"labeller", "label", "align", "project", "train", "evaluate"}
+    assert {e.status for e in r.events} == {"miss"}
+    r2 = StepRunner(Cache(tmp_path / "cache"))
+    again = translate_train(cfg, runner=r2)
+    assert {e.status for e in r2.events} == {"hit"} and again == res
+    # a changed projection parameter reuses labeller, labels and alignments
+    r3 = StepRunner(Cache(tmp_path / "cache"))
+    translate_train(_cfg(world, projection=ProjectionConfig(filter="complete")), runner=r3)
+    assert [e.status for e in r3.events] == ["hit", "hit", "hit", "miss", "miss", "miss"]
+    # projection + English
+    comb = translate_train(_cfg(world, model=ModelConfig(params=FAST, add_english=True, english_max=50)), runner=r3)
+    assert comb.system == "projection+english" and comb.info["n_train"] == 120 + 50
+
+
+def test_translate_train_with_eflomal_and_baselines(world, tmp_path):
+    r = StepRunner(Cache(tmp_path / "cache"))
+    res = translate_train(_cfg(world, aligner=AlignerConfig(params={"sym": "intersection", "prefix_len": 4})), runner=r)
+    assert res.f1 > 0.6 and "eflomal" in res.info["align_signature"]
+    tr = model_transfer_run("xx", LAB, data=str(world), runner=r)
+    gold = gold_run("xx", ModelConfig(params=FAST), data=str(world), runner=r)
+    assert tr.system == "transfer" and gold.system == "gold" and gold.f1 > 0.8
+    assert 0.0 < tr.f1 <= 1.0
+
+
+def test_translate_train_from_mt(world, tmp_path):
+    # English text "translated" into xx by reversing the dictionary translator
+    from synth import LEX
+
+    class EnToXx:
+        def translate(self, sentences, src, tgt):
+            from types import SimpleNamespace
+            return [SimpleNamespace(text=" ".join(LEX.get(w.lower(), w) for w in s.split() if w.lower() != "the"), score=0.0)
+                    for s in sentences]
+
+    en = world / "mafand_mt" / "en-xx" / "train.en"
+    cfg = _cfg(world, parallel=ParallelConfig(kind="translate", src=str(en)),
+               aligner=AlignerConfig(params={"sym": "intersection"}))
+    r = StepRunner(Cache(tmp_path / "cache"))
+    res = translate_train(cfg, runner=r, translator=EnToXx())
+    assert res.f1 > 0.5 and r.events[0].step == "translate"
+    with pytest.raises(ProjnerError, match="Translator"):
+        translate_train(cfg, runner=StepRunner(Cache(tmp_path / "c2")))
+
+
+def test_translate_test(world, tmp_path):
+    r = StepRunner(Cache(tmp_path / "cache"))
+    tr = DictTranslator()
+    cfg = TranslateTestConfig(lang="xx", data=str(world), labeller=LAB, aligner=AlignerConfig(params={"sym": "intersection"}, extra=(PAR,)))
+    res, pred = translate_test(cfg, tr, runner=r)
+    assert res.system == "translate-test" and res.f1 > 0.6 and len(pred) == res.n_test == 40
+    assert res.info["translator"] == "translator:dict-xx-en|v1"
+    res2, pred2 = translate_test(cfg, tr, runner=r)
+    assert tr.calls == 1 and pred2 == pred  # translations come from the cache
+    with pytest.raises(ProjnerError, match="E202"):
+        TranslateTestConfig(lang="xx", projection=ProjectionConfig(filter="complete"))
+
+
+def test_translator_failures_are_reported(world, tmp_path):
+    class Short:
+        def translate(self, sentences, src, tgt):
+            return []
+
+    cfg = TranslateTestConfig(lang="xx", data=str(world), labeller=LAB)
+    with pytest.raises(ProjnerError, match="E205"):
+        translate_test(cfg, Short(), runner=StepRunner(Cache(tmp_path)))
