@@ -59,5 +59,7 @@ def test_copy_dictionary_pairs():
     from projner.align.eflomal import copy_pairs
 
     assert copy_pairs([["Merkel", "said", "1999", "EU"]], [["merkel", "sagte", "1999", "EU"]]) == ["Merkel", "EU"]
+    # each distinct word once, whatever its frequency
+    assert copy_pairs([["EU", "x"], ["eu"]], [["EU"], ["EU"]]) == ["EU"]
     a = EflomalAligner(copy_dictionary=False)
     assert "copy-dict:no" in a.signature()

