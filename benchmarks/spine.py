@@ -90,10 +90,10 @@ def eflomal_100k(data) -> str:
     src, tgt = (src * reps)[:100_000], (tgt * reps)[:100_000]
     rows = []
     for label, kw in (
-        ("default (model 3, 3 samplers)", {}),
-        ("2 samplers", {"n_samplers": 2}),
-        ("1 sampler", {"n_samplers": 1}),
-        ("model 2 (no fertility), 2 samplers", {"model": 2, "n_samplers": 2}),
+        ("default: 3 samplers, directions as 2 concurrent processes", {}),
+        ("3 samplers, directions in sequence (eflomal's own order)", {"parallel_directions": False}),
+        ("1 sampler, concurrent directions", {"n_samplers": 1}),
+        ("1 sampler, directions in sequence", {"n_samplers": 1, "parallel_directions": False}),
     ):
         aligner = EflomalAligner(**kw)
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -57,6 +58,7 @@ class EflomalAligner:
     extra_src: Sequence[Tokens] = ()
     extra_tgt: Sequence[Tokens] = ()
     copy_dictionary: bool = True
+    parallel_directions: bool = True  # run the two directions as two concurrent eflomal processes
     quiet: bool = True
     stats: Counter = field(default_factory=Counter, init=False, repr=False)
 
@@ -112,10 +114,21 @@ class EflomalAligner:
             print(f"eflomal: aligning {len(src_lines):,} pairs (model {self.model}, {self.n_samplers} samplers)...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="projner-eflomal-") as tmp:
             fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
-            try:
-                aligner.align(src_lines, tgt_lines, links_filename_fwd=fwd_path, links_filename_rev=rev_path, quiet=self.quiet)
-            except Exception as exc:  # eflomal raises bare errors from its binary wrapper
-                raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
+
+            def run(**links: str) -> None:
+                try:
+                    aligner.align(src_lines, tgt_lines, quiet=self.quiet, **links)
+                except Exception as exc:  # eflomal raises bare errors from its binary wrapper
+                    raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
+
+            if self.parallel_directions:
+                # eflomal runs the directions one after the other; as two processes they use two cores
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    jobs = [pool.submit(run, links_filename_fwd=fwd_path), pool.submit(run, links_filename_rev=rev_path)]
+                    for job in jobs:
+                        job.result()
+            else:
+                run(links_filename_fwd=fwd_path, links_filename_rev=rev_path)
             fwd_lines = _read(fwd_path)
             rev_lines = _read(rev_path)
         if len(fwd_lines) < len(keep) or len(rev_lines) < len(keep):
