@@ -63,3 +63,14 @@ def test_copy_dictionary_pairs():
     assert copy_pairs([["EU", "x"], ["eu"]], [["EU"], ["EU"]]) == ["EU"]
     a = EflomalAligner(copy_dictionary=False)
     assert "copy-dict:no" in a.signature()
+
+
+def test_one_directional_symmetrisation_runs_one_direction():
+    src, tgt = toy_corpus(120)
+    a = EflomalAligner(sym="intersection")
+    fwd, rev = a.align_directional(src, tgt, reverse=False)
+    assert any(len(x) for x in fwd) and not any(len(x) for x in rev)
+    al = EflomalAligner(sym="reverse").align(src, tgt)
+    # reverse links each source word to at most one target word
+    assert all(len({l.tgt for l in x.links if l.src == i}) <= 1 for x in al for i in range(8))
+    assert sum(len(x) for x in al) > 0

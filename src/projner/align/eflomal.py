@@ -77,8 +77,13 @@ class EflomalAligner:
             f"|runs:{self.runs}|stem:{self.prefix_len},{self.suffix_len}|extra:{len(self.extra_src)}|copy-dict:{'yes' if self.copy_dictionary else 'no'}|seeded:no"
         )
 
-    def align_directional(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> tuple[list[Alignment], list[Alignment]]:
-        """One eflomal run: (forward, reverse) alignments, both in source→target orientation."""
+    def align_directional(
+        self, src: Sequence[Tokens], tgt: Sequence[Tokens], *, forward: bool = True, reverse: bool = True
+    ) -> tuple[list[Alignment], list[Alignment]]:
+        """One eflomal run: (forward, reverse) alignments, both in source→target orientation.
+
+        A direction not asked for is not computed (its list holds empty alignments).
+        """
         import eflomal
 
         check_parallel(src, tgt)
@@ -121,27 +126,30 @@ class EflomalAligner:
                 except Exception as exc:  # eflomal raises bare errors from its binary wrapper
                     raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
 
-            if self.parallel_directions:
+            wanted = [kw for kw, on in (({"links_filename_fwd": fwd_path}, forward), ({"links_filename_rev": rev_path}, reverse)) if on]
+            if self.parallel_directions and len(wanted) == 2:
                 # eflomal runs the directions one after the other; as two processes they use two cores
                 with ThreadPoolExecutor(max_workers=2) as pool:
-                    jobs = [pool.submit(run, links_filename_fwd=fwd_path), pool.submit(run, links_filename_rev=rev_path)]
-                    for job in jobs:
+                    for job in [pool.submit(run, **kw) for kw in wanted]:
                         job.result()
             else:
-                run(links_filename_fwd=fwd_path, links_filename_rev=rev_path)
-            fwd_lines = _read(fwd_path)
-            rev_lines = _read(rev_path)
-        if len(fwd_lines) < len(keep) or len(rev_lines) < len(keep):
-            raise ProjnerError(E.E021, detail=f"eflomal wrote {len(fwd_lines)}/{len(rev_lines)} lines for {len(src_lines)} pairs")
-        for k, i in enumerate(keep):
-            fwd_out[i] = parse_pharaoh_line(fwd_lines[k], path="eflomal-fwd", lineno=k + 1)
-            rev_out[i] = parse_pharaoh_line(rev_lines[k], path="eflomal-rev", lineno=k + 1)
+                run(**{k: v for kw in wanted for k, v in kw.items()})
+            for path, on, out, name in ((fwd_path, forward, fwd_out, "eflomal-fwd"), (rev_path, reverse, rev_out, "eflomal-rev")):
+                if not on:
+                    continue
+                lines = _read(path)
+                if len(lines) < len(keep):
+                    raise ProjnerError(E.E021, detail=f"eflomal wrote {len(lines)} lines for {len(src_lines)} pairs ({name})")
+                for k, i in enumerate(keep):
+                    out[i] = parse_pharaoh_line(lines[k], path=name, lineno=k + 1)
         return fwd_out, rev_out
 
     def align(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[Alignment]:
         runs = []
+        # a one-directional symmetrisation needs only that direction: half the work
+        forward, reverse = self.sym != "reverse", self.sym != "forward"
         for _ in range(self.runs):
-            fwd, rev = self.align_directional(src, tgt)
+            fwd, rev = self.align_directional(src, tgt, forward=forward, reverse=reverse)
             runs.append([symmetrize(f, r, self.sym) for f, r in zip(fwd, rev)])
         if self.runs == 1:
             return runs[0]

@@ -41,6 +41,8 @@ def _scores(fwd: Alignment, rev: Alignment) -> dict[tuple[int, int], float | Non
 def symmetrize(fwd: Alignment, rev: Alignment, method: str = "grow-diag-final-and") -> Alignment:
     if method not in SYM_METHODS:
         raise ProjnerError(E.E018, detail=f"symmetrisation {method!r}; known: {', '.join(SYM_METHODS)}")
+    if method in ("forward", "reverse") and not (fwd.has_scores or rev.has_scores):
+        return fwd if method == "forward" else rev  # immutable: nothing to merge
     f, r = fwd.pairs, rev.pairs
     if method == "forward":
         chosen = set(f)
