@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 from pathlib import Path
 from typing import Sequence
 
-_TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
+from projner.pipeline.translate_train import tokenize  # noqa: F401  (raw MAFAND/Bible text)
 
 
 def data_dir(arg: str | None = None) -> Path:
@@ -18,10 +17,6 @@ def data_dir(arg: str | None = None) -> Path:
         raise SystemExit(f"data folder {d} not found: set PROJNER_DATA or pass --data")
     return d
 
-
-def tokenize(line: str) -> list[str]:
-    """A simple Unicode word/punctuation tokeniser for raw parallel text (MAFAND, Bible)."""
-    return _TOKEN.findall(line)
 
 
 def machine() -> str:

@@ -125,3 +125,21 @@ class TranslatorScoreModel:
         if key not in self.cache:
             self.prefetch([key])
         return self.cache[key]
+
+
+def join_pieces(owner, results, with_scores: bool) -> list["Translation"]:
+    """Reassemble sentences that were translated as pieces (long inputs split at punctuation).
+
+    ``owner[i]`` lists the piece indices of sentence ``i``; ``results[p]`` is (text, summed
+    log-probability, scored tokens). The sentence score is the token-weighted mean.
+    """
+    out: list[Translation] = []
+    for mine in owner:
+        if not mine:
+            out.append(Translation("", None))
+            continue
+        text = " ".join(results[p][0] for p in mine if results[p][0])
+        tot = sum(results[p][1] for p in mine)
+        cnt = sum(results[p][2] for p in mine)
+        out.append(Translation(text, (tot / cnt) if (with_scores and cnt) else None))
+    return out

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import translators
-from projner.translate.base import Translation, Translator, batches_by_length, check_pairs, check_texts
+from projner.translate.base import Translation, Translator, batches_by_length, join_pieces, check_pairs, check_texts
 from projner.translate.seq2seq import LONG_INPUT_MODES, LanguageTokens, TokenizerFrontend
 
 
@@ -159,17 +159,8 @@ class CT2Translator(TokenizerFrontend, Translator):
             scored = self._scored(src_tok, hyps, n_forced) if self.with_scores else [(0.0, 0)] * len(idx)
             for k, i in enumerate(idx):
                 results[i] = (texts_out[k].strip(), scored[k][0], scored[k][1])
-        out: list[Translation] = []
-        for mine in owner:
-            if not mine:
-                out.append(Translation("", None))
-                continue
-            text = " ".join(results[p][0] for p in mine if results[p][0])
-            tot = sum(results[p][1] for p in mine)
-            cnt = sum(results[p][2] for p in mine)
-            out.append(Translation(text, (tot / cnt) if (self.with_scores and cnt) else None))
         self.counts["sentences"] += len(texts)
-        return out
+        return join_pieces(owner, results, self.with_scores)
 
     def signature(self) -> str:
         return (

@@ -25,7 +25,7 @@ from typing import Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import translators
-from projner.translate.base import Translation, Translator, batches_by_length, check_pairs, check_texts, split_long
+from projner.translate.base import Translation, Translator, batches_by_length, join_pieces, check_pairs, check_texts, split_long
 from projner.translate.langcodes import _NLLB_RE, _parse, iso639_3, to_m2m100, to_nllb
 
 _M2M_TOKEN = re.compile(r"^__([a-z]{2,3})__$")
@@ -338,17 +338,8 @@ class Seq2SeqTranslator(TokenizerFrontend, Translator):
                 scored = [(0.0, 0)] * len(idx)
             for k, i in enumerate(idx):
                 results[i] = (texts_out[k].strip(), scored[k][0], scored[k][1])
-        out: list[Translation] = []
-        for mine in owner:
-            if not mine:
-                out.append(Translation("", None))
-                continue
-            text = " ".join(results[p][0] for p in mine if results[p][0])
-            tot = sum(results[p][1] for p in mine)
-            cnt = sum(results[p][2] for p in mine)
-            out.append(Translation(text, (tot / cnt) if (self.with_scores and cnt) else None))
         self.counts["sentences"] += len(texts)
-        return out
+        return join_pieces(owner, results, self.with_scores)
 
     def signature(self) -> str:
         return (
