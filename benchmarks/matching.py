@@ -46,12 +46,25 @@ def load(lang: str):
     return src, tgt
 
 
-def alignments(lang: str, src, tgt, run: int, cache: Path, fresh: bool, sym: str, prefix_len: int = 0):
-    stem = f".p{prefix_len}" if prefix_len else ""
-    path = cache / f"en-{lang}.{sym}{stem}.run{run}.align"
+def alignments(lang: str, src, tgt, run: int, cache: Path, fresh: bool, sym: str, prefix_len: int = 0, neural: str | None = None):
+    """eflomal (unseeded: one cached file per run) or, with ``neural="LAYER:METHOD"``, the
+    deterministic neural aligner over the prepared e5-small folder."""
+    if neural:
+        layer, method = neural.split(":")
+        path = cache / f"en-{lang}.neural-e5-l{layer}-{method}.align"
+    else:
+        stem = f".p{prefix_len}" if prefix_len else ""
+        path = cache / f"en-{lang}.{sym}{stem}.run{run}.align"
     if path.exists() and not fresh:
         return read_pharaoh(path)
-    al = EflomalAligner(sym=sym, prefix_len=prefix_len).align([s.tokens for s in src], [t.tokens for t in tgt])
+    if neural:
+        from projner.registry import aligners
+        import projner.align.neural  # noqa: F401
+
+        aligner = aligners.create("neural", model=None, layer=int(layer), method=method)
+    else:
+        aligner = EflomalAligner(sym=sym, prefix_len=prefix_len)
+    al = aligner.align([s.tokens for s in src], [t.tokens for t in tgt])
     cache.mkdir(parents=True, exist_ok=True)
     write_pharaoh(path, al)
     return tuple(al)
@@ -116,6 +129,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prefix-len", type=int, default=0, help="eflomal prefix stemming (0 = whole words)")
     ap.add_argument("--step", type=float, default=0.1, help="weight grid step for the tuned fusion row")
     ap.add_argument("--cache", default="/tmp/projner-bench-matching")
+    ap.add_argument("--neural", default=None, metavar="LAYER:METHOD",
+                    help="align with the neural aligner on prepared e5-small instead of eflomal, e.g. 7:itermax (deterministic: use --runs 1)")
     args = ap.parse_args(argv)
     langs = [l for l in args.langs.split(",") if l]
     cache = Path(args.cache)
@@ -126,7 +141,7 @@ def main(argv=None) -> int:
     for lang in langs:
         src, tgt = load(lang)
         for run in range(args.runs):
-            al = alignments(lang, src, tgt, run, cache, args.fresh, args.sym, args.prefix_len)
+            al = alignments(lang, src, tgt, run, cache, args.fresh, args.sym, args.prefix_len, args.neural)
             pairs = [ParallelPair(s, t.unlabelled(), a) for s, t, a in zip(src, tgt, al)]
             cfgs = [("heuristic (baseline)", lambda: HeuristicProjector())] + configs(args.quick)
             for name, make in cfgs:
@@ -152,7 +167,8 @@ def main(argv=None) -> int:
         return f"{statistics.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
 
     stem = f", prefix_len {args.prefix_len}" if args.prefix_len else ""
-    print(f"\n### Strict F1, English gold projected (eflomal {args.sym}{stem}, {args.runs} alignment run(s); ± = half range)\n")
+    aligned_by = f"neural e5-small layer:method {args.neural}" if args.neural else f"eflomal {args.sym}{stem}"
+    print(f"\n### Strict F1, English gold projected ({aligned_by}, {args.runs} alignment run(s); ± = half range)\n")
     print("| configuration | " + " | ".join(langs) + " |")
     print("|---|" + "---|" * len(langs))
     for name, per in rows.items():
