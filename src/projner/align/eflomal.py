@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -58,7 +57,6 @@ class EflomalAligner:
     extra_src: Sequence[Tokens] = ()
     extra_tgt: Sequence[Tokens] = ()
     copy_dictionary: bool = True
-    parallel_directions: bool = True  # run the two directions as two concurrent eflomal processes
     quiet: bool = True
     stats: Counter = field(default_factory=Counter, init=False, repr=False)
 
@@ -120,20 +118,13 @@ class EflomalAligner:
         with tempfile.TemporaryDirectory(prefix="projner-eflomal-") as tmp:
             fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
 
-            def run(**links: str) -> None:
-                try:
-                    aligner.align(src_lines, tgt_lines, quiet=self.quiet, **links)
-                except Exception as exc:  # eflomal raises bare errors from its binary wrapper
-                    raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
-
-            wanted = [kw for kw, on in (({"links_filename_fwd": fwd_path}, forward), ({"links_filename_rev": rev_path}, reverse)) if on]
-            if self.parallel_directions and len(wanted) == 2:
-                # eflomal runs the directions one after the other; as two processes they use two cores
-                with ThreadPoolExecutor(max_workers=2) as pool:
-                    for job in [pool.submit(run, **kw) for kw in wanted]:
-                        job.result()
-            else:
-                run(**{k: v for kw in wanted for k, v in kw.items()})
+            links = {"links_filename_fwd": fwd_path} if forward else {}
+            if reverse:
+                links["links_filename_rev"] = rev_path
+            try:
+                aligner.align(src_lines, tgt_lines, quiet=self.quiet, **links)
+            except Exception as exc:  # eflomal raises bare errors from its binary wrapper
+                raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
             for path, on, out, name in ((fwd_path, forward, fwd_out, "eflomal-fwd"), (rev_path, reverse, rev_out, "eflomal-rev")):
                 if not on:
                     continue
