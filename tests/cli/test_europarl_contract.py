@@ -26,6 +26,6 @@ def test_align_project_evaluate_on_europarl_en_es(tmp_path, capsys):
     run(["align", "--src", en, "--tgt", es, "--out", str(al), "-q"], capsys)
     run(["project", "--src", en, "--tgt", es, "--align", str(al), "--out", str(out), "-q"], capsys)
     res = json.loads(run(["evaluate", "--gold", es, "--pred", str(out), "--json", "-q"], capsys).out)
-    # eflomal is unseeded: BENCHMARKS.md gives 0.866 ± 0.009 for these defaults; allow for run-to-run noise
+    # eflomal is unseeded: BENCHMARKS.md gives 0.884 ± 0.006 for these defaults; allow for run-to-run noise
     assert res["f1"] > 0.82, res
     assert res["per_type"]["PER"]["support"] > 0 and res["signature"].startswith("projner-eval:1|scheme:iob2")
