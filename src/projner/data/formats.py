@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -375,6 +375,3 @@ def load_label_list(spec: str) -> tuple[str, ...]:
         raise ProjnerError(E.E018, detail=f"label list {spec!r} is neither a name ({', '.join(NAMED_LABEL_LISTS)}) nor a file")
     return tuple(ln.strip() for ln in read_lines(spec) if ln.strip())
 
-
-def with_options(opts: ReadOptions, **changes) -> ReadOptions:
-    return replace(opts, **changes)

@@ -260,11 +260,6 @@ def detect_scheme(sequences: Iterable[Sequence[str]], *, where: str = "input", t
     )
 
 
-def convert_tags(tags: Sequence[str], src: str, tgt: str, repair: RepairPolicy = "begin") -> tuple[tuple[str, ...], tuple[Repair, ...]]:
-    d = decode(tags, src, repair)
-    return encode(d.spans, len(tags), tgt), d.repairs
-
-
 def summarize_repairs(repairs: Iterable[Repair]) -> dict[str, int]:
     c: Counter[str] = Counter(f"{r.kind}:{r.action}" for r in repairs)
     return dict(sorted(c.items()))

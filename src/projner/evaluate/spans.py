@@ -4,7 +4,6 @@ were decoded with the same scheme and repair policy (tested)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -166,6 +165,3 @@ def evaluate_spans(
         sig = sig.with_fields(bootstrap=f"{bootstrap}x{seed}")
     return SpanScores(micro, per_type, len(gold), str(sig), ci)
 
-
-def count_spans(sentences: Iterable[Sentence]) -> Counter:
-    return Counter(s.label for sent in sentences for s in sent.spans)

@@ -3,7 +3,6 @@ synthetic English–German corpus, or on Europarl-NER en→de/es/it from a data 
 
 from __future__ import annotations
 
-import os
 import time
 from importlib import resources
 from pathlib import Path
@@ -70,6 +69,3 @@ def run_demo(data: str | None = None, show: int = 5, echo: Callable[[str], None]
         for lang in ("de", "es", "it")
     }
 
-
-def data_dir() -> str:
-    return os.environ.get(DEFAULT_DATA_ENV, "../shared/data")

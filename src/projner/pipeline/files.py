@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from projner.align.base import align_corpus
 from projner.data.corpus import Corpus
 from projner.data.formats import (
     ReadOptions,
@@ -70,7 +71,7 @@ def align_files(
         p["extra_tgt"] = tuple(x.tokens for x in et)
         reports += [es.report.summary(), et.report.summary()]
     model = aligners.create(aligner, **p)
-    als = tuple(model.align([x.tokens for x in s], [x.tokens for x in t]))
+    als = tuple(align_corpus(model, [x.tokens for x in s], [x.tokens for x in t]))
     if out is not None:
         write_pharaoh(out, als, scores=scores)
     return AlignResult(als, model.signature(), tuple(reports), dict(getattr(model, "stats", {}) or {}))
