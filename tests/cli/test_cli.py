@@ -94,3 +94,19 @@ def test_demo_runs(capsys):
     code, out, err = run(["demo", "--show", "1"], capsys)
     assert code == 0, err
     assert "projner-eval:1|" in out and "F1" in out
+
+
+def test_project_with_candidate_matching(tmp_path, demo, capsys):
+    en, de = demo
+    al = tmp_path / "de.align"
+    assert run(["align", "--src", en, "--tgt", de, "--out", str(al), "-q"], capsys)[0] == 0
+    out = tmp_path / "m.conll"
+    code, _, err = run(["project", "--src", en, "--tgt", de, "--align", str(al), "--out", str(out), "-q",
+                        "--method", "ngram", "--solver", "ilp", "--max-len", "4", "--threshold", "0.4"], capsys)
+    assert code == 0, err
+    assert "method:ngram|solver:ilp" in err and "threshold:0.4" in err
+    code, stdout, _ = run(["evaluate", "--gold", de, "--pred", str(out), "--json", "-q"], capsys)
+    assert json.loads(stdout)["f1"] > 0.6
+    code, _, err = run(["project", "--src", en, "--tgt", de, "--align", str(al), "--out", str(out), "-q",
+                        "--method", "ngram", "--weights", "align=x"], capsys)
+    assert code == 2 and "E120" in err

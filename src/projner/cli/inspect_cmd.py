@@ -45,7 +45,8 @@ def inspect_cmd(
     """Show per sentence pair what happened to every entity: projected where, dropped why, right or wrong vs gold."""
     from projner.data.formats import ReadOptions
     from projner.data.textio import atomic_write
-    from projner.inspect.verdicts import inspect_files, projector_params
+    from projner.inspect.verdicts import inspect_files
+    from projner.pipeline.files import projector_params
 
     if fmt not in FORMATS:
         raise ProjnerError(E.E161, fmt=fmt, known=", ".join(FORMATS))

@@ -142,14 +142,13 @@ def project(
     quiet: bool = QuietOpt,
 ) -> None:
     """Project source entities onto target words through word alignments."""
-    from projner.pipeline.files import project_files
+    from projner.pipeline.files import project_files, projector_params
 
-    if method == "heuristic":
-        params = dict(max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners)
-    else:
-        optional = dict(weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
-                        translation_scorer=translation, unaligned_weight=unaligned_weight, max_vars=ilp_max_vars)
-        params = {"solver": solver, "strip_determiners": strip_determiners, **{k: v for k, v in optional.items() if v is not None}}
+    params = projector_params(
+        method, max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners,
+        solver=solver, weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
+        translation=translation, unaligned_weight=unaligned_weight, ilp_max_vars=ilp_max_vars,
+    )
     res = project_files(
         str(src), str(tgt), str(align), str(out), method=method, params=params,
         options=_options(scheme, repair, nfc, strip_zero_width), label_map=label_map,

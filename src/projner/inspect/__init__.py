@@ -18,9 +18,9 @@ from projner.inspect.verdicts import (
     classify_targets,
     inspect_files,
     pair_report,
-    projector_params,
     source_verdicts,
 )
+from projner.pipeline.files import projector_params
 
 __all__ = [
     "Category",

@@ -340,29 +340,6 @@ def build_report(
     return InspectReport(tuple(reports), projection_stats(projections), sig, scores, dict(files or {}), pred is None)
 
 
-def projector_params(
-    method: str = "heuristic",
-    *,
-    max_gap: int = 1,
-    min_ratio: float = 0.8,
-    max_ratio: float | None = None,
-    keep: str = "longest",
-    strip_determiners: bool = False,
-    solver: str = "greedy",
-    weights: str | None = None,
-    threshold: float | None = None,
-) -> dict[str, Any]:
-    """The projector parameters exactly as ``projner project`` builds them from its options."""
-    if method == "heuristic":
-        return dict(max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners)
-    params: dict[str, Any] = {"solver": solver}
-    if weights is not None:
-        params["weights"] = weights
-    if threshold is not None:
-        params["threshold"] = threshold
-    return params
-
-
 def inspect_files(
     src: str | Path,
     tgt: str | Path,
@@ -377,7 +354,7 @@ def inspect_files(
 ) -> InspectReport:
     """Read the files as ``projner project`` does, project, and collect verdicts."""
     from projner.data.labelmaps import load_label_map
-    from projner.pipeline.files import build_projector
+    from projner.pipeline.files import build_projector, projector_params
 
     def read(path) -> Any:
         if not Path(path).exists():

@@ -145,6 +145,35 @@ def project_files(
     return ProjectResult(out_sents, projections, stats, sig, (s.report.summary(), t.report.summary()))
 
 
+def projector_params(
+    method: str = "heuristic",
+    *,
+    max_gap: int = 1,
+    min_ratio: float = 0.8,
+    max_ratio: float | None = None,
+    keep: str = "longest",
+    strip_determiners: bool = False,
+    solver: str = "greedy",
+    weights: str | None = None,
+    threshold: float | None = None,
+    max_len: int | None = None,
+    ner_model: str | None = None,
+    translation: str | None = None,
+    unaligned_weight: float | None = None,
+    ilp_max_vars: int | None = None,
+) -> dict[str, Any]:
+    """Projector parameters from the options of ``projner project`` (and ``projner inspect``).
+
+    The heuristic takes the gap/ratio options; candidate matching the solver options (options left
+    at ``None`` keep the projector's own defaults).
+    """
+    if method == "heuristic":
+        return dict(max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners)
+    optional = dict(weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
+                    translation_scorer=translation, unaligned_weight=unaligned_weight, max_vars=ilp_max_vars)
+    return {"solver": solver, "strip_determiners": strip_determiners, **{k: v for k, v in optional.items() if v is not None}}
+
+
 def build_projector(method: str, params: Mapping[str, Any]):
     """``heuristic`` or any registered projector (candidate matching registers ngram/ner/fusion)."""
     if method != "heuristic":
