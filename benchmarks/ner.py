@@ -2,7 +2,9 @@
 from English vs in-language CRF). Prints markdown tables.
 
     .venv/bin/python -m benchmarks.ner [--data DIR] [--quick] [--skip-spacy] [--skip-masakhaner]
-                                       [--transformer DIR --transformer-train N]
+                                       [--transformer DIR [--transformer-train N] [--transformer-save DIR]]
+
+With --transformer only the transformer runs (CoNLL test, then MasakhaNER model transfer).
 
 Scores are strict span F1 (``projner.evaluate.evaluate_spans``, equal to seqeval strict).
 "all" = every type of the dataset (CoNLL: PER/ORG/LOC/MISC; MasakhaNER: PER/ORG/LOC/DATE);
@@ -57,18 +59,40 @@ def bench_conll(args, rows: list) -> None:
         rows.append({"system": f"CRF (eng.train{', 2k quick' if args.quick else ''}, {crf.info.get('iterations')} L-BFGS it.)",
                      "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1),
                      "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
-    if args.transformer:
-        n = args.transformer_train
-        t0 = time.perf_counter()
-        tt = TransformerTagger(args.transformer, epochs=args.transformer_epochs, lr=args.transformer_lr, batch_size=16,
-                               max_length=128, seed=0, freeze_embeddings=True,
-                               progress=False).fit(train[:n], dev[:200])
-        tr = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pred = tt.predict(_unl(test))
-        rows.append({"system": f"transformer {os.path.basename(args.transformer.rstrip('/'))} (first {n} eng.train sentences, {len(tt.info['history'])} epochs, embeddings frozen)",
-                     "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1),
-                     "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
+
+
+def bench_transformer(args) -> dict:
+    """Fine-tune an encoder on English CoNLL-2003 (``conll->masakhaner``: MISC dropped) once, then
+    score it on eng.testb (PER/ORG/LOC) and, as model transfer, on every MasakhaNER 2.0 test set."""
+    cmap = "conll->masakhaner"
+    n = args.transformer_train
+    train = conll_split("train", args.data, cmap)[:n]
+    dev = conll_split("testa", args.data, cmap)[: args.transformer_dev]
+    test = conll_split("testb", args.data)
+    t0 = time.perf_counter()
+    tt = TransformerTagger(args.transformer, epochs=args.transformer_epochs, lr=args.transformer_lr,
+                           batch_size=args.transformer_batch, max_length=128, seed=0, freeze_embeddings=True,
+                           patience=1, progress=True).fit(train, dev)
+    tr = time.perf_counter() - t0
+    if args.transformer_save:
+        tt.save(args.transformer_save)
+    t0 = time.perf_counter()
+    pred = tt.predict(_unl(test))
+    row = {"system": f"transformer {os.path.basename(args.transformer.rstrip('/'))} ({len(train)} eng.train sentences, "
+                     f"{len(tt.info['history'])} epochs, lr {args.transformer_lr}, embeddings frozen, MISC dropped)",
+           "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1), "f1_all": None,
+           "f1_pol": _f1(test, pred, POL), "history": tt.info.get("history")}
+    out = {"conll": row, "masakhaner": []}
+    print(json.dumps(row), flush=True)
+    if not args.skip_masakhaner:
+        for lang in args.langs:
+            gold = masakhaner_split(lang, "test", args.data)
+            t0 = time.perf_counter()
+            res = score_language(lang, gold, tt.predict(_unl(gold)))
+            r = {"lang": lang, "transfer_all": res.f1_all, "transfer_pol": res.f1_pol, "tag_s": round(time.perf_counter() - t0, 1)}
+            out["masakhaner"].append(r)
+            print(json.dumps(r), flush=True)
+    return out
 
 
 def bench_masakhaner(args, rows: list) -> None:
@@ -111,15 +135,32 @@ def main(argv=None) -> None:
     ap.add_argument("--langs", nargs="+", default=list(MASAKHANER_LANGS))
     ap.add_argument("--crf-iterations", type=int, default=150)
     ap.add_argument("--transformer", default=None, help="encoder folder to fine-tune on a CoNLL subset (e.g. e5-small)")
-    ap.add_argument("--transformer-train", type=int, default=2000)
+    ap.add_argument("--transformer-train", type=int, default=None, help="first N eng.train sentences (default all)")
     ap.add_argument("--transformer-epochs", type=int, default=2)
-    ap.add_argument("--transformer-lr", type=float, default=5e-5)
+    ap.add_argument("--transformer-lr", type=float, default=1e-4)
+    ap.add_argument("--transformer-batch", type=int, default=16)
+    ap.add_argument("--transformer-dev", type=int, default=1000, help="eng.testa sentences for early stopping")
+    ap.add_argument("--transformer-save", default=None, help="save the fine-tuned tagger here")
     ap.add_argument("--json", default=None, help="also write all figures as JSON here")
     args = ap.parse_args(argv)
     args.data = str(data_root(args.data))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"<!-- {platform.node()} {os.cpu_count()} CPUs, data {args.data} -->")
     out: dict = {}
+    if args.transformer:
+        out["transformer"] = bench_transformer(args)
+        tr = out["transformer"]
+        print("\n### Transformer fine-tuned on English CoNLL-2003 (strict span F1 PER/ORG/LOC)\n")
+        print(f"eng.testb: {_fmt(tr['conll']['f1_pol'])} (train {tr['conll']['train_s']} s, tag {tr['conll']['tag_s']} s)\n")
+        if tr["masakhaner"]:
+            print("| lang | transfer PER/ORG/LOC/DATE | transfer PER/ORG/LOC |\n| --- | ---: | ---: |")
+            for r in tr["masakhaner"]:
+                print(f"| {r['lang']} | {_fmt(r['transfer_all'])} | {_fmt(r['transfer_pol'])} |")
+            k = len(tr["masakhaner"])
+            print(f"| mean | {_fmt(sum(r['transfer_all'] for r in tr['masakhaner']) / k)} | "
+                  f"{_fmt(sum(r['transfer_pol'] for r in tr['masakhaner']) / k)} |")
+        args.skip_conll = True
+        args.skip_masakhaner = True
     if not args.skip_conll:
         rows: list = []
         bench_conll(args, rows)

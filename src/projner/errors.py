@@ -86,6 +86,11 @@ class E(str, Enum):
     E204 = "No run results in {folder}: {detail}."
     E205 = "Translation failed: {detail}."
     E206 = "Cache entry {entry} is unusable: {detail}."
+    # E220–E229: morphology study (projner.research.morphology)
+    # E230–E239: data-scaling study (projner.research.scaling)
+    # E240–E249: self-training / teacher-student (projner.research.self_training)
+    # E250–E259: source diversity / multi-source projection (projner.research.source_diversity, projner.project.multisource)
+    # E260–E269: scale-out (projner.scale)
 
 
 class ProjnerError(ValueError):

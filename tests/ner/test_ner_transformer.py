@@ -127,3 +127,23 @@ def test_bad_inputs(tiny_bert, trained, toy_train, tmp_path):
     with pytest.raises(ProjnerError) as ei:
         load_tagger(tmp_path / "m")
     assert ei.value.code is E.E144
+
+
+def test_length_grouped_batches_cover_every_index_once_and_group_lengths():
+    import numpy as np
+
+    from projner.ner.transformer import _length_grouped_batches
+
+    lengths = list(np.random.default_rng(1).integers(3, 60, size=1003))
+    a = _length_grouped_batches(np.random.default_rng(7), lengths, 16, group=10)
+    b = _length_grouped_batches(np.random.default_rng(7), lengths, 16, group=10)
+    flat = np.concatenate(a)
+    assert sorted(flat.tolist()) == list(range(1003))
+    assert len(a) == (1003 + 15) // 16
+    assert all((x == y).all() for x, y in zip(a, b))  # same seed, same batches
+    # within a batch lengths are close: padding far below random batching
+    pad = sum(max(lengths[i] for i in x) * len(x) - sum(lengths[i] for i in x) for x in a)
+    rand = np.random.default_rng(7).permutation(1003)
+    pad_rand = sum(max(lengths[i] for i in rand[k:k + 16]) * len(rand[k:k + 16]) - sum(lengths[i] for i in rand[k:k + 16])
+                   for k in range(0, 1003, 16))
+    assert pad < pad_rand / 3

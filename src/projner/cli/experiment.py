@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Run a grid of cached translate-train experiments and report them.", no_args_is_help=True)
+app = typer.Typer(help="Run a grid of cached translate-train experiments or a research study, and report them.", no_args_is_help=True)
 
 
 @app.command("run")
@@ -40,7 +40,7 @@ def run_cmd(
 @app.command("report")
 def report_cmd(folder: Path = typer.Argument(..., help="A results folder written by `projner experiment run`.")) -> None:
     """Rebuild results.md and the plots from the folder's runs/*.json."""
-    from projner.pipeline.experiment import build_report
+    from projner.pipeline.experiment import report_folder
 
-    path = build_report(folder)
+    path = report_folder(folder)
     typer.echo(path.read_text(encoding="utf-8"))

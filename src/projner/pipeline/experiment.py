@@ -240,9 +240,21 @@ class RunSpec:
         return f"{self.system}: {self.parallel} / {self.aligner} / {self.method} / {self.model}"
 
 
-def parse_config(obj: Any, file: str | None = None) -> ExperimentConfig:
-    """Validate a loaded YAML document; every error names the key path (E200)."""
+STUDY_COMMON = ("name", "study", "output", "data", "cache")
+
+
+def parse_config(obj: Any, file: str | None = None):
+    """Validate a loaded YAML document; every error names the key path (E200).
+
+    A config with ``study: NAME`` (other than ``translate-train``) is a research study
+    (:mod:`projner.research`): its own keys are validated by the registered study and a
+    :class:`~projner.research.base.StudyConfig` is returned.
+    """
     v = _V(file)
+    if isinstance(obj, dict) and obj.get("study", "translate-train") != "translate-train":
+        return _parse_study(obj, v, file)
+    if isinstance(obj, dict) and "study" in obj:
+        obj = {k: x for k, x in obj.items() if k != "study"}
     import projner.align.eflomal  # noqa: F401  (registers the built-in aligners)
     from projner.registry import aligners as aligner_registry
 
@@ -318,7 +330,28 @@ def parse_config(obj: Any, file: str | None = None) -> ExperimentConfig:
     )
 
 
-def load_config(path: str | os.PathLike) -> ExperimentConfig:
+def _parse_study(obj: dict, v: "_V", file: str | None):
+    from projner.registry import studies
+    from projner.research.base import StudyConfig, load_study_modules
+
+    load_study_modules()
+    name = v.str_(obj["study"], "study", sorted(["translate-train"] + studies.short_names()), "study")
+    study = studies.get(name)()
+    common = {k: obj[k] for k in STUDY_COMMON if k in obj}
+    for k in ("name", "output", "data", "cache"):
+        if k in common:
+            v.opt_str(common[k], k) if k != "name" else v.str_(common[k], k)
+    rest = {k: x for k, x in obj.items() if k not in STUDY_COMMON}
+    unknown = [k for k in rest if k not in study.keys]
+    if unknown:
+        v.fail(str(unknown[0]), f"unknown key; allowed here: {', '.join(list(STUDY_COMMON) + list(study.keys))}")
+    params = study.parse(rest, v)
+    return StudyConfig(name=common.get("name", Path(file).stem if file else name), study=studies.resolve(name),
+                       output=common.get("output"), data=common.get("data"), cache=common.get("cache"),
+                       params=params, source=file)
+
+
+def load_config(path: str | os.PathLike):
     import yaml
 
     p = Path(path)
@@ -392,6 +425,8 @@ def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = Non
     (out / "runs").mkdir(parents=True, exist_ok=True)
     runner = StepRunner.at(cache if cache is not None else cfg.cache, verbose=verbose)
     runner.cache.clean_tmp()
+    if not isinstance(cfg, ExperimentConfig):
+        return _run_study(cfg, out, runner, data, languages, log)
     specs = [s for s in cfg.runs() if languages is None or s.lang in languages]
     say = log or (lambda m: None)
     # projection runs first (the interesting ones), baselines after; the report keeps specs' order
@@ -424,6 +459,44 @@ def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = Non
                    "cache_summary": runner.summary(), "order": [s.run_id for s in specs]}, fh, indent=1)
     build_report(out)
     return out
+
+
+def _run_study(cfg, out: Path, runner: StepRunner, data: str | None, languages: Sequence[str] | None,
+               log: Callable[[str], None] | None) -> Path:
+    from projner.registry import studies
+    from projner.research.base import StudyContext
+
+    study = studies.get(cfg.study)()
+    ctx = StudyContext(out=out, runner=runner, data=data if data is not None else cfg.data,
+                       log=log or (lambda m: None), languages=tuple(languages) if languages else None)
+    t0 = time.perf_counter()
+    study.run(cfg.params, ctx)
+    with atomic_write(out / "experiment.json") as fh:
+        json.dump({"name": cfg.name, "study": cfg.study, "config": cfg.source, "cache_root": str(runner.cache.root),
+                   "cache_summary": runner.summary(), "order": [r.run_id for r in cfg.runs()],
+                   "seconds": round(time.perf_counter() - t0, 2)}, fh, indent=1)
+    report_folder(out)
+    return out
+
+
+def report_folder(folder: str | os.PathLike) -> Path:
+    """The generic report of a results folder plus, for a study, the study's own tables and plots."""
+    d = Path(folder)
+    path = build_report(d)
+    meta = d / "experiment.json"
+    study = None
+    if meta.is_file():
+        try:
+            study = json.loads(meta.read_text(encoding="utf-8")).get("study")
+        except (OSError, json.JSONDecodeError):
+            study = None
+    if study:
+        from projner.registry import studies
+        from projner.research.base import load_study_modules
+
+        load_study_modules()
+        studies.get(study)().report(d)
+    return path
 
 
 # ----------------------------------------------------------------------------- report
@@ -492,10 +565,10 @@ def build_report(folder: str | os.PathLike) -> Path:
     ok = [r for r in runs if r.get("status") == "ok"]
     parts = [f"# {runs[0].get('experiment', d.name)}", "",
              "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), ""]
-    sigs = sorted({r["signature"] for r in ok})
+    sigs = sorted({r["signature"] for r in ok if r.get("signature")})
     if sigs:
         parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
-    prj = [r for r in ok if r["system"].startswith("projection")]
+    prj = [r for r in ok if str(r.get("system", "")).startswith("projection") and (r.get("info") or {}).get("projection")]
     if prj:
         parts += ["| run | parallel pairs | projection rate | training sentences | P | R | s |", "|---|---:|---:|---:|---:|---:|---:|"]
         for r in prj:
