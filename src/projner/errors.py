@@ -87,10 +87,23 @@ class E(str, Enum):
     E205 = "Translation failed: {detail}."
     E206 = "Cache entry {entry} is unusable: {detail}."
     # E220–E229: morphology study (projner.research.morphology)
+    E220 = "Malformed inflection table line: {detail}."
+    E221 = "Invalid perturbation parameter: {detail}."
+    E222 = "Inflection table is unusable: {detail}."
+    E223 = "Morphology study cannot build model {model!r}: {detail}."
     # E230–E239: data-scaling study (projner.research.scaling)
     # E240–E249: self-training / teacher-student (projner.research.self_training)
+    E240 = "Teacher {teacher} cannot give token marginals for multi-source labelling: {detail}."
+    E241 = "Self-training: {detail}."
     # E250–E259: source diversity / multi-source projection (projner.research.source_diversity, projner.project.multisource)
+    E250 = "Source {source!r} has {n} projected sentences, {first!r} has {n_first}: all sources must project the same target corpus."
+    E251 = "Sentence {index}: the tokens projected from source {source!r} differ from those of {first!r} ({detail})."
+    E252 = "Invalid multi-source combination: {detail}."
+    E253 = "Invalid source-diversity study setting: {detail}."
     # E260–E269: scale-out (projner.scale)
+    E260 = "Invalid scale-out setting: {detail}."
+    E261 = "Shard {shard} (pairs {first}-{last}) failed in a Ray worker: {detail}."
+    E262 = "Cannot start or reach the Ray cluster ({address}): {detail}."
 
 
 class ProjnerError(ValueError):

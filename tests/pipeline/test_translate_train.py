@@ -143,3 +143,51 @@ def test_translator_failures_are_reported(world, tmp_path):
     cfg = TranslateTestConfig(lang="xx", data=str(world), labeller=LAB)
     with pytest.raises(ProjnerError, match="E205"):
         translate_test(cfg, Short(), runner=StepRunner(Cache(tmp_path)))
+
+
+class BothWays:
+    """xx ↔ en word by word (names copied): back-translation for the refinement step."""
+
+    def __init__(self):
+        from synth import LEX
+
+        self.to_xx = dict(LEX)
+        self.to_en = {v: k for k, v in LEX.items()}
+        self.calls = []
+
+    def signature(self):
+        return "translator:dict-both|v1"
+
+    def translate(self, sentences, src, tgt):
+        from types import SimpleNamespace
+
+        self.calls.append((src, tgt))
+        table = self.to_en if tgt == "en" else self.to_xx
+        return [SimpleNamespace(text=" ".join(table.get(w.lower(), w) for w in s.split() if not (tgt != "en" and w.lower() == "the")),
+                                score=0.0) for s in sentences]
+
+
+def test_translate_test_with_back_translation_refinement(world, tmp_path):
+    r = StepRunner(Cache(tmp_path / "cache"))
+    tr = BothWays()
+    base = TranslateTestConfig(lang="xx", data=str(world), labeller=LAB, aligner=AlignerConfig(params={"sym": "intersection"}))
+    cfg = dataclasses.replace(base, aligner=AlignerConfig(params={"sym": "intersection"}, back_translation="fill"))
+    res, pred = translate_test(cfg, tr, runner=r)
+    assert ("xx", "en") in tr.calls and ("en", "xx") in tr.calls
+    bt = res.info["back_translation"]
+    assert bt["mode"] == "fill" and bt["back_side"] == "target" and bt["refined_links"] >= bt["direct_links"]
+    assert any(ev.step == "refine" for ev in r.events)
+    assert res.f1 > 0.6
+    n = len(tr.calls)
+    res2, pred2 = translate_test(cfg, tr, runner=r)
+    assert len(tr.calls) == n and pred2 == pred  # everything cached, refinement included
+    with pytest.raises(ProjnerError, match="back_translation"):
+        AlignerConfig(back_translation="sometimes")
+
+
+def test_translate_train_back_translation_needs_translator(world, tmp_path):
+    cfg = _cfg(world, aligner=AlignerConfig(params={"sym": "intersection"}, back_translation="fill"))
+    with pytest.raises(ProjnerError, match="needs a Translator"):
+        translate_train(cfg, runner=StepRunner(Cache(tmp_path / "c")))
+    res = translate_train(cfg, runner=StepRunner(Cache(tmp_path / "c2")), translator=BothWays())
+    assert res.info["back_translation"]["back_side"] == "source" and res.f1 > 0.5

@@ -291,9 +291,15 @@ def _mount_optional() -> None:
     except ImportError:
         pass
     try:
+        from projner.cli import pipelines as pipelines_cli
+
+        pipelines_cli.register(app)
+    except ImportError:
+        pass
+    try:
         from projner.cli import experiment as experiment_cli
 
-        app.add_typer(experiment_cli.app, name="experiment", help="Run and report experiment grids (translate-train).")
+        app.add_typer(experiment_cli.app, name="experiment", help="Run and report experiment grids (translate-train) and research studies.")
     except ImportError:
         pass
 

@@ -30,6 +30,7 @@ from projner.pipeline.translate_train import (
     ProjectionConfig,
     RunResult,
     align_step,
+    back_translation_step,
     label_step,
     labeller_step,
     load_parallel,
@@ -78,6 +79,9 @@ def translate_test(config: TranslateTestConfig, translator, *, runner: StepRunne
     labeller = labeller_step(runner, cfg.labeller, cfg.data)
     labelled = label_step(runner, labeller, src_k, cfg.labels)
     aligned = align_step(runner, cfg.aligner, src_k, tgt_k, extra)
+    if cfg.aligner.back_translation != "none":
+        aligned = back_translation_step(runner, cfg.aligner, translator, aligned, src_k, tgt_k, back_side="target",
+                                        src_lang=cfg.src_lang, tgt_lang=cfg.lang, extra=extra)
     projected = project_step(runner, cfg.projection, labelled, tgt_k, aligned)
     proj = read_sentences(projected.file("projected.jsonl"))
     if len(proj) != len(keep):
@@ -88,6 +92,8 @@ def translate_test(config: TranslateTestConfig, translator, *, runner: StepRunne
     stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
     info: dict[str, Any] = {"untranslated": len(gold) - len(keep), "projection": stats,
                             "translator": (tr.manifest.get("params") or {}).get("translator")}
+    if aligned.step == "refine":
+        info["back_translation"] = json.loads(aligned.file("stats.json").read_text(encoding="utf-8"))
     steps = {"translate": tr.fingerprint, "labeller": labeller[0], "label": labelled.fingerprint,
              "align": aligned.fingerprint, "project": projected.fingerprint, "test": hash_file(tpath)}
     d = scores.to_dict()

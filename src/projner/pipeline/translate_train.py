@@ -122,6 +122,13 @@ class AlignerConfig:
     params: Mapping[str, Any] = field(default_factory=lambda: {"sym": "intersection", "prefix_len": 4, "copy_dictionary": True})
     file: str | None = None
     extra: tuple[ParallelConfig, ...] = ()
+    back_translation: str = "none"  # none | fill | union | intersect (projner.align.backtranslation)
+
+    def __post_init__(self) -> None:
+        from projner.align.backtranslation import MODES
+
+        if self.back_translation not in ("none",) + MODES:
+            raise ProjnerError(E.E202, detail=f"back_translation {self.back_translation!r}; known: none, {', '.join(MODES)}")
 
 
 @dataclass(frozen=True)
@@ -409,6 +416,51 @@ def align_step(runner: StepRunner, cfg: AlignerConfig, src: Sequence[Sequence[st
     return runner.run("align", {"name": cfg.name, "params": dict(cfg.params)}, inputs, compute)
 
 
+def back_translation_step(runner: StepRunner, cfg: AlignerConfig, translator, direct: Entry,
+                          src: Sequence[Sequence[str]], tgt: Sequence[Sequence[str]], *, back_side: str,
+                          src_lang: str, tgt_lang: str,
+                          extra: Sequence[tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]]] = ()) -> Entry:
+    """Direct alignments refined through a back-translation (``links.align``, ``stats.json``).
+
+    ``back_side="source"`` (translate-train: ``tgt`` is MT output): the target side is translated
+    back into ``src_lang``; ``back_side="target"`` (translate-test: ``src`` is MT output): the source
+    side is translated into ``tgt_lang``. The back-translated pairs are aligned with the same
+    aligner (cached like any alignment), the other leg is matched monolingually, and the
+    composition refines the direct links (:mod:`projner.align.backtranslation`).
+    """
+    from projner.align.backtranslation import compose_through_back_translation, refine_corpus
+    from projner.types import Alignment
+
+    if translator is None:
+        raise ProjnerError(E.E202, detail="aligner.back_translation needs a Translator (translator=...)")
+    if back_side == "source":
+        tr = translate_texts(runner, translator, [" ".join(t) for t in tgt], tgt_lang, src_lang)
+    else:
+        tr = translate_texts(runner, translator, [" ".join(s) for s in src], src_lang, tgt_lang)
+    back = tuple(tuple(tokenize(x)) for x in read_translations(tr))
+    if back_side == "source":
+        keep = [i for i in range(len(back)) if back[i] and tgt[i]]
+        aligned = align_step(runner, cfg, [back[i] for i in keep], [tgt[i] for i in keep], extra)
+    else:
+        keep = [i for i in range(len(back)) if back[i] and src[i]]
+        aligned = align_step(runner, cfg, [src[i] for i in keep], [back[i] for i in keep], extra)
+    prefix = int(cfg.params.get("prefix_len", 4) or 0)
+
+    def compute(out: Path):
+        links = dict(zip(keep, read_alignments(aligned.file("links.align"))))
+        back_links = [links.get(i, Alignment()) for i in range(len(src))]
+        composed = compose_through_back_translation(src, tgt, back, back_links, back_side=back_side, prefix_len=prefix)
+        refined, st = refine_corpus(read_alignments(direct.file("links.align")), composed, cfg.back_translation)
+        write_alignments(out / "links.align", refined)
+        stats = {**st.to_dict(), "untranslated": len(src) - len(keep), "mode": cfg.back_translation, "back_side": back_side}
+        with atomic_write(out / "stats.json") as fh:
+            json.dump(stats, fh, indent=1)
+        return stats
+
+    return runner.run("refine", {"mode": cfg.back_translation, "back_side": back_side, "prefix_len": prefix},
+                      {"direct": direct.fingerprint, "back_align": aligned.fingerprint, "translate": tr.fingerprint}, compute)
+
+
 def project_step(runner: StepRunner, cfg: ProjectionConfig, labelled: Entry, tgt: Sequence[Sequence[str]], aligned: Entry) -> Entry:
     """Projected target sentences (``projected.jsonl``, filtered) and statistics (``stats.json``)."""
     from projner.evaluate.projection import projection_stats
@@ -523,6 +575,9 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
     labeller = labeller_step(runner, cfg.labeller, cfg.data)
     labelled = label_step(runner, labeller, src, cfg.labels)
     aligned = align_step(runner, cfg.aligner, src, tgt, extra)
+    if cfg.aligner.back_translation != "none":
+        aligned = back_translation_step(runner, cfg.aligner, translator, aligned, src, tgt, back_side="source",
+                                        src_lang="en", tgt_lang=cfg.lang, extra=extra)
     projected = project_step(runner, cfg.projection, labelled, tgt, aligned)
     inputs = {"projected": projected.fingerprint}
     loaders = [lambda: read_sentences(projected.file("projected.jsonl"))]
@@ -539,6 +594,8 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
             "n_train": (trained.manifest.get("info") or {}).get("n_train")}
     steps = {"labeller": labeller[0], "label": labelled.fingerprint, "align": aligned.fingerprint,
              "project": projected.fingerprint, "train": trained.fingerprint, "evaluate": ev.fingerprint}
+    if aligned.step == "refine":
+        info["back_translation"] = json.loads(aligned.file("stats.json").read_text(encoding="utf-8"))
     return _result(cfg.lang, sig["system"], ev, info, steps)
 
 

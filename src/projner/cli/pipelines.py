@@ -1,0 +1,213 @@
+"""``projner translate-test`` and ``projner translate-train``: the pipelines on a user's own files.
+
+Both are thin wrappers over :func:`projner.pipeline.translate_test.translate_test` and
+:func:`projner.pipeline.translate_train.translate_train`; every step is cached (``--cache``,
+default ``$PROJNER_CACHE`` or ``~/.cache/projner``), so a rerun or a run resumed after an
+interruption recomputes nothing that finished. Translation comes from an MT model
+(``--mt NAME_OR_FOLDER``, transformers seq2seq or CTranslate2) or from translations already on
+disk (``--translations FILE``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from projner.errors import E, ProjnerError
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _aligner(name: str, sym: str, prefix_len: int, back_translation: str, extra_src: List[str], extra_tgt: List[str]):
+    from projner.pipeline.translate_train import AlignerConfig, ParallelConfig
+
+    if len(extra_src) != len(extra_tgt):
+        raise ProjnerError(E.E202, detail=f"{len(extra_src)} --align-extra-src but {len(extra_tgt)} --align-extra-tgt files")
+    extras = tuple(ParallelConfig(kind="files", src=a, tgt=b) for a, b in zip(extra_src, extra_tgt))
+    params = {"sym": sym, "prefix_len": prefix_len, "copy_dictionary": True} if name == "eflomal" else {}
+    return AlignerConfig(name=name, params=params, extra=extras, back_translation=back_translation)
+
+
+def _labeller(labeller: str, label_map: str):
+    from projner.pipeline.translate_train import LabellerConfig
+
+    return LabellerConfig(backend=labeller, label_map=label_map)
+
+
+def _translator(mt: Optional[str], mt_backend: str, device: Optional[str]):
+    if mt is None:
+        return None
+    from projner.cli.translate_cmd import make_translator
+
+    return make_translator(mt_backend, mt, device=device)
+
+
+def translate_test_cmd(
+    test: Path = typer.Argument(..., help="Target-language sentences, CoNLL or JSONL (gold tags, if any, are scored)."),
+    lang: str = typer.Option(..., "--lang", help="Target language code (e.g. swa)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Predicted target sentences (.conll or .jsonl), written atomically."),
+    mt: Optional[str] = typer.Option(None, "--mt", help="MT model name or folder for target→English (and back)."),
+    mt_backend: str = typer.Option("seq2seq", "--mt-backend", help="seq2seq (transformers) or ct2 (CTranslate2)."),
+    translations: Optional[Path] = typer.Option(None, "--translations", help="English translations of TEST, one per line (instead of --mt)."),
+    back_translations: Optional[Path] = typer.Option(None, "--back-translations", help="With --translations: the English lines translated back into LANG, one per line."),
+    labeller: str = typer.Option("crf", "--labeller", help="crf (trained on CoNLL-2003 in --data), spacy:NAME, or a saved model folder."),
+    label_map: str = typer.Option("conll->per-org-loc", "--label-map", help="Map of the labeller's labels."),
+    labels: str = typer.Option("PER,ORG,LOC", "--labels", help="Entity types to project and score."),
+    aligner: str = typer.Option("eflomal", "--aligner", help="eflomal or neural."),
+    sym: str = typer.Option("intersection", "--sym", help="eflomal symmetrisation."),
+    prefix_len: int = typer.Option(4, "--prefix-len", help="eflomal stemming prefix (0 = off)."),
+    align_extra_src: List[str] = typer.Option([], "--align-extra-src", help="Extra parallel text for the aligner: English file (repeatable; paired in order with --align-extra-tgt)."),
+    align_extra_tgt: List[str] = typer.Option([], "--align-extra-tgt", help="Extra parallel text for the aligner: target file, line-parallel to its --align-extra-src."),
+    back_translation: str = typer.Option("none", "--back-translation", help="Refine alignments through a back-translation: none, fill, union, intersect."),
+    method: str = typer.Option("heuristic", "--method", help="Projection method (heuristic, ngram, fusion, ...)."),
+    device: Optional[str] = typer.Option(None, "--device", help="MT device (cpu, cuda)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Step cache folder."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (CoNLL-2003 for --labeller crf)."),
+) -> None:
+    """Translate TEST into English, label it, align, project the labels back onto the original words."""
+    from projner.data.formats import read_corpus, write_corpus
+    from projner.pipeline.cache import StepRunner
+    from projner.pipeline.translate_test import TranslateTestConfig, translate_test
+    from projner.pipeline.translate_train import ProjectionConfig, nfc_tokens
+
+    if (mt is None) == (translations is None):
+        raise ProjnerError(E.E202, detail="give exactly one of --mt MODEL or --translations FILE")
+    runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
+    if translations is not None:
+        translator = _file_translator(runner, test, translations, back_translations, lang)
+    else:
+        translator = _translator(mt, mt_backend, device)
+    cfg = TranslateTestConfig(lang=lang, labeller=_labeller(labeller, label_map),
+                              aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
+                              projection=ProjectionConfig(method=method, strip_determiners=True),
+                              test=str(test), labels=tuple(x for x in labels.split(",") if x),
+                              data=None if data is None else str(data))
+    res, pred = translate_test(cfg, translator, runner=runner)
+    write_corpus(str(out), list(pred))
+    gold = read_corpus(str(test))
+    if any(s.spans for s in nfc_tokens(gold.sentences)):
+        typer.echo(f"F1 {res.f1:.4f}  P {res.precision:.4f}  R {res.recall:.4f}  ({res.n_test} sentences)")
+        typer.echo(res.signature)
+    st = res.info.get("projection", {}).get("projection", {})
+    if st:
+        _err(f"projection rate {st.get('projection_rate', 0):.3f}; untranslated {res.info.get('untranslated', 0)}")
+    _err(f"wrote {len(pred)} sentences to {out}")
+
+
+class _TwoFiles:
+    """target→English from one file, English→target (back-translation) from another."""
+
+    def __init__(self, fwd, back, lang):
+        self.fwd, self.back, self.lang = fwd, back, lang
+
+    def translate(self, sentences, src, tgt):
+        if self.back is not None and src == "en":
+            return self.back.translate(sentences, src, tgt)
+        return self.fwd.translate(sentences, src, tgt)
+
+    def signature(self) -> str:
+        return self.fwd.signature() + ("" if self.back is None else "+" + self.back.signature())
+
+
+def _file_translator(runner, test: Path, translations: Path, back: Optional[Path], lang: str):
+    """A parallel-file translator keyed by TEST's sentences (space-joined NFC tokens, as the pipeline sends them)."""
+    from projner.data.formats import read_corpus
+    from projner.data.textio import atomic_write, read_lines
+    from projner.pipeline.cache import hash_file
+    from projner.pipeline.translate_train import nfc_tokens
+    from projner.translate.parallel import ParallelFileTranslator
+
+    sents = nfc_tokens(read_corpus(str(test)).sentences)
+    lines = [" ".join(s.tokens) for s in sents]
+    en_lines = read_lines(str(translations))
+    if len(en_lines) != len(lines):
+        raise ProjnerError(E.E001, a=str(test), na=len(lines), b=str(translations), nb=len(en_lines))
+    folder = runner.cache.root / "translations"
+    folder.mkdir(parents=True, exist_ok=True)
+    keyed = folder / f"{hash_file(test)[:16]}.{lang}.txt"
+    with atomic_write(keyed) as fh:
+        fh.write("".join(ln + "\n" for ln in lines))
+    fwd = ParallelFileTranslator(keyed, translations)  # keyed by TEST itself: no language check needed
+    bwd = None
+    if back is not None:
+        bt = read_lines(str(back))
+        if len(bt) != len(en_lines):
+            raise ProjnerError(E.E001, a=str(translations), na=len(en_lines), b=str(back), nb=len(bt))
+        bwd = ParallelFileTranslator(translations, back)
+    return _TwoFiles(fwd, bwd, lang)
+
+
+def translate_train_cmd(
+    lang: str = typer.Option(..., "--lang", help="Target language code (e.g. swa)."),
+    src: Path = typer.Option(..., "--src", help="English text, one sentence a line (raw) or CoNLL/JSONL tokens."),
+    tgt: Optional[Path] = typer.Option(None, "--tgt", help="Its target-language side, line-parallel (omit with --mt to translate --src)."),
+    test: Optional[Path] = typer.Option(None, "--test", help="Labelled target test set (default: masakhaner2/LANG/test.txt in --data)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained target model."),
+    mt: Optional[str] = typer.Option(None, "--mt", help="MT model (English→target) when there is no --tgt."),
+    mt_backend: str = typer.Option("seq2seq", "--mt-backend", help="seq2seq or ct2."),
+    labeller: str = typer.Option("crf", "--labeller", help="crf (trained on CoNLL-2003 in --data), spacy:NAME, or a saved model folder."),
+    label_map: str = typer.Option("conll->per-org-loc", "--label-map"),
+    labels: str = typer.Option("PER,ORG,LOC", "--labels"),
+    aligner: str = typer.Option("eflomal", "--aligner"),
+    sym: str = typer.Option("intersection", "--sym"),
+    prefix_len: int = typer.Option(4, "--prefix-len"),
+    align_extra_src: List[str] = typer.Option([], "--align-extra-src", help="Extra parallel text for the aligner: English file (repeatable; paired in order with --align-extra-tgt)."),
+    align_extra_tgt: List[str] = typer.Option([], "--align-extra-tgt", help="Extra parallel text for the aligner: target file, line-parallel to its --align-extra-src."),
+    back_translation: str = typer.Option("none", "--back-translation", help="none, fill, union, intersect (needs --mt)."),
+    method: str = typer.Option("heuristic", "--method"),
+    filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), any."),
+    backend: str = typer.Option("crf", "--backend", help="Target model: crf or transformer."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer: encoder folder or hub name."),
+    add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
+    device: Optional[str] = typer.Option(None, "--device"),
+    cache: Optional[Path] = typer.Option(None, "--cache"),
+    data: Optional[Path] = typer.Option(None, "--data"),
+) -> None:
+    """Label English, translate or take the parallel target side, align, project, train and evaluate a target model."""
+    from projner.pipeline.cache import StepRunner
+    from projner.pipeline.translate_train import (
+        ModelConfig,
+        ParallelConfig,
+        ProjectionConfig,
+        TranslateTrainConfig,
+        translate_train,
+    )
+
+    if tgt is None and mt is None:
+        raise ProjnerError(E.E202, detail="give --tgt (parallel target side) or --mt (MT model to translate --src)")
+    parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None
+                else ParallelConfig(kind="translate", src=str(src)))
+    params = {"model": encoder} if backend == "transformer" and encoder else {}
+    cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
+                               aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
+                               projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_),
+                               model=ModelConfig(backend=backend, params=params, add_english=add_english),
+                               test=None if test is None else str(test), labels=tuple(x for x in labels.split(",") if x),
+                               data=None if data is None else str(data))
+    runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
+    res = translate_train(cfg, runner=runner, translator=_translator(mt, mt_backend, device))
+    trained = runner.cache.root / "train" / res.steps["train"] / "model"
+    if not trained.is_dir():  # pragma: no cover - the cache layout is StepRunner's
+        raise ProjnerError(E.E206, entry=f"train:{res.steps['train']}", detail="model folder missing")
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(trained, tmp)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    typer.echo(f"F1 {res.f1:.4f}  P {res.precision:.4f}  R {res.recall:.4f}  ({res.n_test} test sentences)")
+    typer.echo(res.signature)
+    st = res.info.get("projection", {})
+    _err(f"parallel pairs {res.info.get('n_parallel')}; projection rate "
+         f"{st.get('projection', {}).get('projection_rate', 0):.3f}; training sentences {st.get('filter', {}).get('out')}")
+    _err(f"model saved to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("translate-test")(translate_test_cmd)
+    app.command("translate-train")(translate_train_cmd)

@@ -1,0 +1,59 @@
+"""`projner translate-test` / `projner translate-train` on a user's own files (synthetic world)."""
+
+from pathlib import Path
+
+import pytest
+
+from projner.cli.main import main
+from projner.data.formats import read_corpus
+from synth import LEX
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_translate_test_cli_with_translation_files(world, tmp_path, capsys):
+    test = world / "masakhaner2" / "xx" / "test.txt"
+    back = {v: k for k, v in LEX.items()}
+    sents = read_corpus(str(test)).sentences
+    en = tmp_path / "test.en"
+    en.write_text("".join(" ".join(back.get(w.lower(), w) for w in s.tokens) + "\n" for s in sents), encoding="utf-8")
+    bt = tmp_path / "test.bt.xx"  # English translated back into xx (here: the original words)
+    bt.write_text("".join(" ".join(s.tokens) + "\n" for s in sents), encoding="utf-8")
+    out = tmp_path / "pred.conll"
+    args = ["translate-test", str(test), "--lang", "xx", "--out", str(out), "--translations", str(en),
+            "--back-translations", str(bt), "--back-translation", "fill", "--data", str(world),
+            "--cache", str(tmp_path / "cache"), "--sym", "intersection",
+            "--align-extra-src", str(world / "mafand_mt" / "en-xx" / "train.en"),
+            "--align-extra-tgt", str(world / "mafand_mt" / "en-xx" / "train.xx")]
+    main(args)
+    printed = capsys.readouterr().out
+    assert "F1 " in printed and "system:translate-test" in printed
+    f1 = float(printed.split("F1 ")[1].split()[0])
+    assert f1 > 0.6
+    pred = read_corpus(str(out)).sentences
+    assert len(pred) == len(sents) and [p.tokens for p in pred] == [s.tokens for s in sents]
+    # wrong number of translations: a clear error naming both files
+    short = tmp_path / "short.en"
+    short.write_text("\n".join(_lines(en)[:-1]) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(args[:6] + ["--translations", str(short), "--data", str(world), "--cache", str(tmp_path / "cache")])
+    assert "E001" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["translate-test", str(test), "--lang", "xx", "--out", str(out), "--data", str(world)])
+    assert "exactly one of --mt" in capsys.readouterr().err
+
+
+def test_translate_train_cli_with_parallel_files(world, tmp_path, capsys):
+    d = world / "mafand_mt" / "en-xx"
+    out = tmp_path / "model"
+    main(["translate-train", "--lang", "xx", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
+          "--out", str(out), "--data", str(world), "--cache", str(tmp_path / "cache"), "--sym", "intersection"])
+    printed = capsys.readouterr().out
+    assert "F1 " in printed and float(printed.split("F1 ")[1].split()[0]) > 0.5
+    assert (out / "meta.json").is_file() or any(out.iterdir())
+    # the saved model tags with `projner tag`
+    pred = tmp_path / "pred.conll"
+    main(["tag", "--model", str(out), str(world / "masakhaner2" / "xx" / "test.txt"), "--out", str(pred)])
+    assert len(read_corpus(str(pred)).sentences) == 40
