@@ -291,6 +291,12 @@ def _mount_optional() -> None:
     except ImportError:
         pass
     try:
+        from projner.cli import scale as scale_cli
+
+        scale_cli.register(app)
+    except ImportError:
+        pass
+    try:
         from projner.cli import pipelines as pipelines_cli
 
         pipelines_cli.register(app)

@@ -1,0 +1,62 @@
+"""``projner scale``: align + project a large corpus in shards on Ray (or in one process with --local)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def scale_cmd(
+    src: Path = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like or JSONL)."),
+    tgt: Path = typer.Option(..., "--tgt", help="Target sentences, line-parallel to --src (.txt, or CoNLL/JSONL: only tokens are used)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: alignments.pharaoh, projected.jsonl|conll, scale.json, shards/."),
+    align: Optional[Path] = typer.Option(None, "--align", help="Precomputed Pharaoh alignments (then no aligner runs)."),
+    aligner: str = typer.Option("eflomal", help="Aligner when --align is not given: eflomal or neural."),
+    sym: str = typer.Option("reverse", help="eflomal: symmetrisation."),
+    samplers: int = typer.Option(3, help="eflomal: samplers per run (1 keeps a worker on one core)."),
+    stem: int = typer.Option(4, help="eflomal: prefix length for stemming (0 = whole words)."),
+    method: str = typer.Option("heuristic", help="Projection: heuristic, or candidate matching: ngram, ner, fusion."),
+    max_gap: int = typer.Option(1, help="Heuristic: largest gap of unaligned words bridged inside a span."),
+    min_ratio: float = typer.Option(0.8, help="Heuristic: keep ranges with len(target)/len(source) >= this."),
+    strip_determiners: bool = typer.Option(False, "--strip-determiners", help="Drop a leading the/a/an from source entities first."),
+    shard_size: int = typer.Option(100_000, "--shard-size", help="Pairs per shard (eflomal trains one model per shard)."),
+    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="Local cluster: CPUs to use (default: all)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Connect to a running Ray cluster (auto, or ray://HOST:10001) instead of starting one."),
+    local: bool = typer.Option(False, "--local", help="No Ray: the same shards one after the other in this process."),
+    out_format: str = typer.Option("jsonl", "--format", help="Projected output: jsonl or conll."),
+    label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source labels first (e.g. conll->per-org-loc)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or reading reports."),
+) -> None:
+    """Align and project millions of pairs in shards on a Ray cluster; finished shards are kept (rerun resumes)."""
+    from projner.pipeline.files import projector_params
+    from projner.scale.distributed import align_project_distributed, align_project_local
+
+    def say(msg: str) -> None:
+        if not quiet:
+            typer.echo(msg, err=True)
+
+    aligner_params = {} if align is not None else (
+        dict(sym=sym, n_samplers=samplers, prefix_len=stem) if aligner == "eflomal" else {})
+    common = dict(
+        aligner=None if align is not None else aligner, aligner_params=aligner_params,
+        alignments=str(align) if align is not None else None, method=method,
+        projector_params=projector_params(method, max_gap=max_gap, min_ratio=min_ratio, strip_determiners=strip_determiners),
+        out_format=out_format, label_map=label_map, progress=not quiet, log=say,
+    )
+    if local:
+        res = align_project_local(str(src), str(tgt), str(out), shard_size=shard_size, **common)
+    else:
+        res = align_project_distributed(str(src), str(tgt), str(out), shard_size=shard_size, num_cpus=num_cpus,
+                                        address=address, **common)
+    typer.echo(res.summary(), err=True)
+    typer.echo(json.dumps({"projection": res.projection, "pairs_per_s": round(res.pairs_per_s, 1),
+                           "pairs_per_s_per_core": round(res.pairs_per_s_per_core, 1)}, ensure_ascii=False), err=True)
+    typer.echo(res.signature, err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scale`` to the main app."""
+    app.command("scale")(scale_cmd)

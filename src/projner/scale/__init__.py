@@ -1,0 +1,15 @@
+"""Scale-out: align and project millions of sentence pairs in shards on a Ray cluster (issue 8).
+
+Ray is optional (``pip install projner[scale]``) and imported only when a Ray run starts;
+everything else here works without it.
+"""
+
+from projner.scale.distributed import (
+    DEFAULT_SHARD_SIZE,
+    ScaleResult,
+    ScaleSpec,
+    align_project_distributed,
+    align_project_local,
+)
+
+__all__ = ["DEFAULT_SHARD_SIZE", "ScaleResult", "ScaleSpec", "align_project_distributed", "align_project_local"]
