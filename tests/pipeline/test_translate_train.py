@@ -191,3 +191,20 @@ def test_translate_train_back_translation_needs_translator(world, tmp_path):
         translate_train(cfg, runner=StepRunner(Cache(tmp_path / "c")))
     res = translate_train(cfg, runner=StepRunner(Cache(tmp_path / "c2")), translator=BothWays())
     assert res.info["back_translation"]["back_side"] == "source" and res.f1 > 0.5
+
+
+def test_complete_caps_filter_drops_sentences_with_stray_names():
+    from projner.pipeline.translate_train import stray_capitalised
+
+    ok = Sentence(tuple("Musa ya je Kano .".split()), (Span(0, 1, "PER"), Span(3, 4, "LOC")))
+    stray = Sentence(tuple("Musa ya je Kano .".split()), (Span(0, 1, "PER"),))
+    after_stop = Sentence(tuple("Ya je . Sai ya dawo".split()), ())
+    acronym_like = Sentence(tuple("ya je NNPC".split()), ())
+    assert not stray_capitalised(ok) and stray_capitalised(stray)
+    assert not stray_capitalised(after_stop) and not stray_capitalised(acronym_like)
+    kept, st = filter_projected([ok, stray, after_stop], [2, 1, 0], [2, 1, 0], "complete-caps")
+    assert kept == (ok, after_stop) and st["dropped_capitalised"] == 1 and st["out"] == 2
+    kept2, st2 = filter_projected([ok, stray, after_stop], [2, 2, 0], [2, 1, 0], "complete")
+    assert kept2 == (ok, after_stop) and "dropped_capitalised" not in st2
+    with pytest.raises(ProjnerError, match="complete-caps"):
+        ProjectionConfig(filter="capitals")

@@ -160,7 +160,7 @@ def translate_train_cmd(
     align_extra_tgt: List[str] = typer.Option([], "--align-extra-tgt", help="Extra parallel text for the aligner: target file, line-parallel to its --align-extra-src."),
     back_translation: str = typer.Option("none", "--back-translation", help="none, fill, union, intersect (needs --mt)."),
     method: str = typer.Option("heuristic", "--method"),
-    filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), any."),
+    filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), complete-caps (also with stray capitalised words), any."),
     backend: str = typer.Option("crf", "--backend", help="Target model: crf or transformer."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),

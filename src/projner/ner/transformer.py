@@ -234,7 +234,10 @@ class TransformerTagger:
         chunk = 1000
         for c0 in range(0, len(nonempty), chunk):
             idx = nonempty[c0 : c0 + chunk]
-            enc = tok([list(sentences[i].tokens) for i in idx], is_split_into_words=True, add_special_tokens=False)
+            # whole sentences are tokenised first and cut into windows below: no "longer than the
+            # maximum" warning, since nothing is truncated or fed to the model at this length
+            enc = tok([list(sentences[i].tokens) for i in idx], is_split_into_words=True, add_special_tokens=False,
+                      verbose=False)
             for b, si in enumerate(idx):
                 n = len(sentences[si])
                 pieces: list[list[int]] = [[] for _ in range(n)]

@@ -45,6 +45,7 @@ from projner.errors import E, ProjnerError
 from projner.pipeline.cache import StepRunner
 from projner.pipeline.translate_train import (
     DEFAULT_LABELS,
+    FILTERS,
     AlignerConfig,
     LabellerConfig,
     ModelConfig,
@@ -266,7 +267,7 @@ def parse_config(obj: Any, file: str | None = None):
     method = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "method": lambda y, q: v.str_(y, q, sorted(BUILTIN_METHODS), "projection method"),
         "params": v.params, "strip_determiners": v.bool_,
-        "filter": lambda y, q: v.str_(y, q, ("none", "complete", "any"), "filter"),
+        "filter": lambda y, q: v.str_(y, q, FILTERS, "filter"),
         "keep_empty": lambda y, q: v.num(y, q, 0.0, 1.0)}, required=("method",))
     parallel = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "kind": lambda y, q: v.str_(y, q, ("mafand", "bible", "files"), "parallel kind"),

@@ -46,6 +46,7 @@ from projner.types import Sentence, Span
 DETERMINERS = frozenset({"the", "a", "an"})
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
 DEFAULT_LABELS = ("PER", "ORG", "LOC")
+FILTERS = ("none", "complete", "complete-caps", "any")
 BIBLE_FILES = {"en": "English-KJV.tsv", "swa": "Swahili-NT.tsv", "zul": "Zulu-NT.tsv"}
 
 
@@ -137,7 +138,10 @@ class ProjectionConfig:
 
     ``strip_determiners``: drop a leading the/a/an from multi-word English entities first.
     ``filter``: ``none``; ``complete`` drops sentences where some source entity failed to
-    project (their words would be wrongly trained as O); ``any`` keeps only sentences with at
+    project (their words would be wrongly trained as O); ``complete-caps`` also drops sentences
+    with a capitalised word outside every projected entity (not sentence-initial, not all
+    capitals of one letter): a likely name the English labeller missed or the aligner lost,
+    for scripts and languages that capitalise names; ``any`` keeps only sentences with at
     least one projected entity. ``keep_empty``: share of entity-free sentences kept (evenly
     spaced, deterministic) after filtering.
     """
@@ -149,8 +153,8 @@ class ProjectionConfig:
     keep_empty: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.filter not in ("none", "complete", "any"):
-            raise ProjnerError(E.E202, detail=f"projection filter {self.filter!r}; known: none, complete, any")
+        if self.filter not in FILTERS:
+            raise ProjnerError(E.E202, detail=f"projection filter {self.filter!r}; known: {', '.join(FILTERS)}")
         if not 0.0 <= self.keep_empty <= 1.0:
             raise ProjnerError(E.E202, detail=f"keep_empty must be in [0, 1], not {self.keep_empty}")
 
@@ -284,13 +288,35 @@ def strip_leading_determiners(sentences: Sequence[Sentence]) -> tuple[tuple[Sent
     return tuple(out), n
 
 
+def stray_capitalised(sentence: Sentence) -> bool:
+    """Whether a word outside every span looks like a name: capitalised (an upper-case letter
+    then a lower-case one), not the first word and not right after sentence punctuation or a
+    quote/bracket."""
+    inside = {i for sp in sentence.spans for i in range(sp.start, sp.end)}
+    toks = sentence.tokens
+    for i, t in enumerate(toks):
+        if i == 0 or i in inside or len(t) < 2:
+            continue
+        if t[0].isupper() and t[1].islower() and toks[i - 1] not in SENTENCE_STARTERS:
+            return True
+    return False
+
+
+SENTENCE_STARTERS = frozenset({".", "!", "?", ":", ";", '"', "“", "‘", "'", "(", "[", "«", "-", "–", "—", "…"})
+
+
 def filter_projected(sentences: Sequence[Sentence], n_source: Sequence[int], n_projected: Sequence[int],
                      how: str, keep_empty: float = 1.0) -> tuple[tuple[Sentence, ...], dict[str, int]]:
     """Training sentences after the completeness filter and entity-free down-sampling."""
     kept, stats = [], {"in": len(sentences), "dropped_incomplete": 0, "dropped_no_entity": 0, "dropped_empty": 0}
+    if how == "complete-caps":
+        stats["dropped_capitalised"] = 0
     for s, ns, npj in zip(sentences, n_source, n_projected):
-        if how == "complete" and npj < ns:
+        if how in ("complete", "complete-caps") and npj < ns:
             stats["dropped_incomplete"] += 1
+            continue
+        if how == "complete-caps" and stray_capitalised(s):
+            stats["dropped_capitalised"] += 1
             continue
         if how == "any" and not s.spans:
             stats["dropped_no_entity"] += 1
