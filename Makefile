@@ -8,7 +8,7 @@ export PROJNER_DATA ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test bench bench-quick clean
+.PHONY: venv demo test bench experiments clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,7 +30,11 @@ test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 bench: venv
+	$(BIN)/projner models prepare e5-small
 	$(BIN)/python -m benchmarks.run --data $(PROJNER_DATA)
+
+experiments: venv
+	for c in experiments/*.yaml; do $(BIN)/projner experiment run $$c || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

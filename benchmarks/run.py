@@ -15,7 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("spine", "matching", "neural_align", "ner")
+SECTIONS = ("spine", "matching", "neural_align", "ner", "ner_e5", "translate_test", "masakhaner")
+# sections that are one module run with extra arguments
+ALIASES = {"ner_e5": ("ner", ["--transformer", str(Path.home() / ".cache" / "projner" / "models" / "e5-small"),
+                               "--transformer-epochs", "1"])}
 
 
 def main(argv=None) -> None:
@@ -30,7 +33,8 @@ def main(argv=None) -> None:
     for name in wanted:
         t0 = time.perf_counter()
         print(f"\n### benchmarks.{name}", flush=True)
-        mod = importlib.import_module(f"benchmarks.{name}")
+        module, extra = ALIASES.get(name, (name, []))
+        mod = importlib.import_module(f"benchmarks.{module}")
         buf = io.StringIO()
 
         class Tee(io.TextIOBase):
@@ -41,7 +45,7 @@ def main(argv=None) -> None:
 
         try:
             with contextlib.redirect_stdout(Tee()):
-                mod.main(["--data", args.data] if args.data else [])
+                mod.main((["--data", args.data] if args.data else []) + extra)
         except SystemExit as exc:
             if exc.code not in (0, None):
                 failed.append(name)
