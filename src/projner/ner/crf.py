@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from projner.errors import E, ProjnerError
@@ -38,6 +39,7 @@ from projner.ner.base import (
     seed_everything,
     span_scores,
     strict_f1,
+    tag_names,
     to_tags,
 )
 from projner.ner.io import read_meta, write_meta
@@ -268,6 +270,28 @@ class CrfTagger:
             tags = tagger.tag()
             marg = [{t: tagger.marginal(t, i) for t in known_tags} for i in range(len(tags))]
             out.append(sent.with_spans(keep_labels(span_scores(tags, marg), wanted)))
+        return out
+
+    def marginals(self, sentences: Sequence[Sentence], *, tags: Sequence[str] | None = None) -> list[np.ndarray]:
+        """crfsuite's exact per-token marginals: per sentence a ``tokens × tags`` float array.
+
+        Columns follow ``tags`` (default :func:`~projner.ner.base.tag_names` of :attr:`labels`:
+        ``O, B-X, I-X, ...``); a tag the model does not know gets probability 0, so with the
+        default inventory every row sums to 1. An empty sentence gives a ``0 × tags`` array.
+        """
+        tagger = self._ensure()
+        cols = tuple(tags) if tags is not None else tag_names(self._labels)
+        known = set(tagger.labels())
+        out = []
+        for sent in tqdm(sentences, desc="crf marginals", unit="sent", disable=not self.progress or len(sentences) < 2000, leave=False):
+            m = np.zeros((len(sent), len(cols)), dtype=np.float64)
+            if len(sent):
+                tagger.set(sentence_features(sent.tokens))
+                for j, t in enumerate(cols):
+                    if t in known:
+                        for i in range(len(sent)):
+                            m[i, j] = tagger.marginal(t, i)
+            out.append(m)
         return out
 
     # ------------------------------------------------------------------ persistence
