@@ -322,13 +322,19 @@ def filter_projected(sentences: Sequence[Sentence], n_source: Sequence[int], n_p
             stats["dropped_no_entity"] += 1
             continue
         kept.append(s)
-    if keep_empty < 1.0:
-        empty = [i for i, s in enumerate(kept) if not s.spans]
-        keep_ids = set(evenly(empty, int(round(keep_empty * len(empty)))))
-        stats["dropped_empty"] = len(empty) - len(keep_ids)
-        kept = [s for i, s in enumerate(kept) if s.spans or i in keep_ids]
+    kept, stats["dropped_empty"] = downsample_empty(kept, keep_empty)
     stats["out"] = len(kept)
     return tuple(kept), stats
+
+
+def downsample_empty(sentences: Sequence[Sentence], keep_empty: float) -> tuple[list[Sentence], int]:
+    """Keep every sentence with entities and a ``keep_empty`` share of the entity-free ones
+    (evenly spaced, deterministic); returns the sentences and how many were dropped."""
+    if keep_empty >= 1.0:
+        return list(sentences), 0
+    empty = [i for i, s in enumerate(sentences) if not s.spans]
+    keep_ids = set(evenly(empty, int(round(keep_empty * len(empty)))))
+    return [s for i, s in enumerate(sentences) if s.spans or i in keep_ids], len(empty) - len(keep_ids)
 
 
 # ----------------------------------------------------------------------------- steps

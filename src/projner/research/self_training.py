@@ -54,6 +54,7 @@ from projner.pipeline.translate_train import (
     ProjectionConfig,
     TranslateTrainConfig,
     data_root,
+    downsample_empty,
     evaluate_step,
     evenly,
     labeller_step,
@@ -214,11 +215,7 @@ def select_confident(labelled: Sequence[Sentence], threshold: float, keep_empty:
             stats["spans_below_threshold"] += low
             continue
         kept.append(s)
-    if keep_empty < 1.0:
-        empty = [i for i, s in enumerate(kept) if not s.spans]
-        keep_ids = set(evenly(empty, int(round(keep_empty * len(empty)))))
-        stats["dropped_empty"] = len(empty) - len(keep_ids)
-        kept = [s for i, s in enumerate(kept) if s.spans or i in keep_ids]
+    kept, stats["dropped_empty"] = downsample_empty(kept, keep_empty)
     stats["out"] = len(kept)
     stats["with_entities"] = sum(1 for s in kept if s.spans)
     stats["spans"] = sum(len(s.spans) for s in kept)
