@@ -1,0 +1,530 @@
+"""Scaling study (issue 8 item 2): projection-trained F1 against the amount of parallel text.
+
+For each language and parallel source (``mafand``: in-domain news, ``bible``: out-of-domain,
+``mixed``: both together) the study takes nested subsets of N pairs (a seeded permutation of
+the source's pairs; size N = its first N, put back in corpus order) and runs the standard
+translate-train pipeline on each subset alone, as if only those N pairs existed: label the
+English side (labelled once per source with the cached label step, then subset), align the
+subset with eflomal trained on the subset only, project, train the target CRF, evaluate
+strictly on MasakhaNER 2.0 test. Every step goes through the step cache
+(:mod:`projner.pipeline.cache`), so a rerun is free and an interrupted run resumes; the
+``all`` point of ``mafand``/``bible`` uses exactly :func:`load_parallel`'s order and the same
+step configs as the main translate-train grid, so it shares that grid's cached steps.
+
+A size at or above a source's number of pairs collapses to ``all`` (not run twice); the
+report marks it ``= all``. ``mixed`` is the union of both sources permuted together: its
+composition follows the sources' sizes (each run records how many pairs of each kind).
+
+Config (``study: scaling``; every key optional but ``languages``)::
+
+    languages: [swa, zul]
+    sizes: [1000, 2000, 5000, 10000, 20000, all]
+    sources: [mafand, bible, mixed]
+    seeds: [0]                       # subsample seeds ("all" does not depend on them)
+    mafand_splits: [train, dev, test]
+    labels: [PER, ORG, LOC]
+    labeller:   {backend: crf, label_map: conll->per-org-loc, params: {}}
+    aligner:    {name: eflomal, params: {sym: intersection, prefix_len: 4, copy_dictionary: true}}
+    projection: {method: heuristic, params: {}, strip_determiners: true, filter: complete, keep_empty: 1.0}
+    model:      {backend: crf, params: {}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from projner.data.textio import atomic_write
+from projner.errors import ProjnerError
+from projner.registry import studies
+from projner.research.base import Study, StudyContext, read_run, write_run
+
+SOURCES = ("mafand", "bible", "mixed")
+MIXED_PARTS = ("mafand", "bible")
+DEFAULT_SIZES = (1000, 2000, 5000, 10000, 20000, "all")
+STANDARD_ALIGNER = {"name": "eflomal", "params": {"sym": "intersection", "prefix_len": 4, "copy_dictionary": True}}
+STANDARD_PROJECTION = {"method": "heuristic", "params": {}, "strip_determiners": True, "filter": "complete", "keep_empty": 1.0}
+
+
+# ----------------------------------------------------------------------------- subsampling
+
+
+def permutation(n: int, seed: int, key: str = "") -> list[int]:
+    """A deterministic permutation of ``range(n)`` from ``seed`` and a ``key`` (source, language)."""
+    order = list(range(n))
+    random.Random(f"projner.scaling|{key}|{seed}").shuffle(order)
+    return order
+
+
+def subset_indices(n: int, size: int | str, seed: int, key: str = "") -> list[int]:
+    """Indices (in corpus order) of the subset of ``size`` pairs out of ``n``.
+
+    Subsets of one seed are nested (the first ``size`` items of one permutation); ``"all"`` or a
+    size >= ``n`` gives every index in corpus order (the order of :func:`load_parallel`).
+    """
+    if size == "all" or int(size) >= n:
+        return list(range(n))
+    return sorted(permutation(n, seed, key)[: int(size)])
+
+
+def effective_size(size: int | str, n: int) -> int | str:
+    """``size`` itself, or ``"all"`` when it reaches the source's ``n`` pairs (the collapse)."""
+    return "all" if size == "all" or int(size) >= n else int(size)
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def _size(x, p, v):
+    if x == "all":
+        return "all"
+    if isinstance(x, str):
+        v.fail(p, f"expected a positive integer or 'all', got {x!r}")
+    return v.int_(x, p, 1)
+
+
+def _sizes(x, p, v):
+    out = v.list_(x, p, lambda y, q: _size(y, q, v))
+    seen = set()
+    for i, s in enumerate(out):
+        if s in seen:
+            v.fail(f"{p}[{i}]", f"duplicate size {s!r}")
+        seen.add(s)
+    return out
+
+
+def _names(choices):
+    def check(x, p, v):
+        out = v.list_(x, p, lambda y, q: v.str_(y, q, choices, "source"))
+        for i, s in enumerate(out):
+            if s in out[:i]:
+                v.fail(f"{p}[{i}]", f"duplicate {s!r}")
+        return out
+    return check
+
+
+def _languages(x, p, v):
+    out = v.list_(x, p, v.str_)
+    for i, s in enumerate(out):
+        if "__" in s or not s:
+            v.fail(f"{p}[{i}]", f"bad language code {s!r}")
+    return out
+
+
+def _seeds(x, p, v):
+    out = v.list_(x, p, lambda y, q: v.int_(y, q, 0))
+    for i, s in enumerate(out):
+        if s in out[:i]:
+            v.fail(f"{p}[{i}]", f"duplicate seed {s}")
+    return out
+
+
+def _labeller(x, p, v):
+    return v.mapping(x, p, {"backend": v.str_, "label_map": v.str_, "params": v.params,
+                            "train": v.opt_str, "dev": v.opt_str})
+
+
+def _aligner(x, p, v):
+    return v.mapping(x, p, {"name": lambda y, q: v.str_(y, q, ("eflomal", "neural"), "aligner"),
+                            "params": v.params}, required=("name",))
+
+
+def _projection(x, p, v):
+    from projner.pipeline.experiment import BUILTIN_METHODS
+
+    return v.mapping(x, p, {
+        "method": lambda y, q: v.str_(y, q, sorted(BUILTIN_METHODS), "projection method"),
+        "params": v.params, "strip_determiners": v.bool_,
+        "filter": lambda y, q: v.str_(y, q, ("none", "complete", "any"), "filter"),
+        "keep_empty": lambda y, q: v.num(y, q, 0.0, 1.0)}, required=("method",))
+
+
+def _model(x, p, v):
+    return v.mapping(x, p, {"backend": lambda y, q: v.str_(y, q, ("crf", "transformer"), "model backend"),
+                            "params": v.params}, required=("backend",))
+
+
+def _splits(x, p, v):
+    return v.list_(x, p, lambda y, q: v.str_(y, q, ("train", "dev", "test"), "split"))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One planned run: language, source, nominal size, subsample seed."""
+
+    lang: str
+    source: str
+    size: int | str
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        if self.size == "all":
+            return f"{self.lang}__{self.source}__all"
+        return f"{self.lang}__{self.source}__{self.size}__s{self.seed}"
+
+
+def _sort_key(size: int | str) -> float:
+    return math.inf if size == "all" else float(size)
+
+
+# ----------------------------------------------------------------------------- the study
+
+
+@studies.register("projner.study.scaling.v1")
+class Scaling(Study):
+    keys = {
+        "languages": _languages,
+        "sizes": _sizes,
+        "sources": _names(SOURCES),
+        "seeds": _seeds,
+        "mafand_splits": _splits,
+        "labels": lambda x, p, v: v.list_(x, p, v.str_),
+        "labeller": _labeller,
+        "aligner": _aligner,
+        "projection": _projection,
+        "model": _model,
+    }
+    required = ("languages",)
+
+    # --- planning
+
+    @staticmethod
+    def points(params: Mapping[str, Any]) -> list[Point]:
+        """Every nominal point (before collapsing sizes to ``all``), in report order."""
+        sizes = sorted(params.get("sizes", DEFAULT_SIZES), key=_sort_key)
+        out = []
+        for lang in params["languages"]:
+            for src in params.get("sources", SOURCES):
+                for size in sizes:
+                    for seed in ([0] if size == "all" else params.get("seeds", [0])):
+                        pt = Point(lang, src, size, seed if size != "all" else 0)
+                        if pt not in out:
+                            out.append(pt)
+        return out
+
+    def plan(self, params: Mapping[str, Any]) -> list[str]:
+        """Run ids (sizes that reach a source's size collapse to ``all`` at run time, not here:
+        the plan does not read the data)."""
+        return [p.run_id for p in self.points(params)]
+
+    # --- running
+
+    def run(self, params: Mapping[str, Any], ctx: StudyContext) -> None:
+        from tqdm import tqdm
+
+        pts = [p for p in self.points(params) if not ctx.languages or p.lang in ctx.languages]
+        corpora: dict[tuple[str, str], Any] = {}
+        failed: dict[tuple[str, str], Exception] = {}
+        for key in dict.fromkeys((p.lang, p.source) for p in pts):
+            try:
+                corpora[key] = _corpus(params, ctx, *key)
+            except Exception as exc:  # reported on each of its points below
+                failed[key] = exc
+
+        def n_pairs(p: Point) -> float:
+            c = corpora.get((p.lang, p.source))
+            return min(_sort_key(p.size), c.n) if c else 0.0
+
+        # fewest pairs first (partial results early; a small source's "all" before big subsets)
+        order = sorted(pts, key=lambda p: (n_pairs(p), _sort_key(p.size), p.seed, p.lang, SOURCES.index(p.source)))
+        for pt in tqdm(order, desc="scaling", unit="run", disable=None):
+            if read_run(ctx.out, pt.run_id):
+                ctx.log(f"[done] {pt.run_id}")
+                continue
+            t0 = time.perf_counter()
+            n_ev = len(ctx.runner.events)
+            record: dict[str, Any] = {"run_id": pt.run_id, "lang": pt.lang,
+                                      "source": pt.source, "size": pt.size, "seed": pt.seed, "system": "projection",
+                                      "label": _label(pt.source, pt.size, pt.seed, len(params.get("seeds", [0])))}
+            try:
+                key = (pt.lang, pt.source)
+                if key in failed:
+                    raise failed[key]
+                corpus = corpora[key]
+                eff = effective_size(pt.size, corpus.n)
+                if eff != pt.size:
+                    ctx.log(f"[skip] {pt.run_id}: {pt.size} >= {corpus.n} pairs, same as {pt.lang}__{pt.source}__all")
+                    continue
+                ctx.log(f"[run] {pt.run_id}")
+                record.update(_run_point(params, ctx, corpus, pt))
+                record["status"] = "ok"
+                ctx.log(f"    F1 {record['f1']:.4f}  ({record['n_pairs']} pairs, {record['n_train']} training sentences)")
+            except ProjnerError as exc:
+                record.update(status="error", error=str(exc))
+                ctx.log(f"    error: {exc}")
+            except Exception as exc:  # one failing point must not lose the others
+                record.update(status="error", error=f"{type(exc).__name__}: {exc}",
+                              traceback=traceback.format_exc(limit=5))
+                ctx.log(f"    error: {type(exc).__name__}: {exc}")
+            record["seconds"] = round(time.perf_counter() - t0, 2)
+            record["cache"] = [ev.to_dict() for ev in ctx.runner.events[n_ev:]]
+            write_run(ctx.out, record)
+
+    # --- reporting
+
+    def report(self, folder: Path) -> None:
+        runs = _load_ok(Path(folder))
+        if not runs:
+            return
+        md = scaling_markdown(runs)
+        with atomic_write(Path(folder) / "scaling.md") as fh:
+            fh.write(md)
+        learning_curves(runs, Path(folder) / "learning_curves.png")
+
+
+def _label(source: str, size: int | str, seed: int, n_seeds: int) -> str:
+    base = f"{source} {size}"
+    return f"{base} s{seed}" if n_seeds > 1 and size != "all" else base
+
+
+# ----------------------------------------------------------------------------- pipeline glue
+
+
+@dataclass(frozen=True)
+class _Corpus:
+    """A source's full pair list (load_parallel order; mixed: mafand then bible), its labelled
+    English side per part, and the part each pair comes from."""
+
+    source: str
+    src: tuple[tuple[str, ...], ...]
+    tgt: tuple[tuple[str, ...], ...]
+    kinds: tuple[str, ...]
+    labelled: tuple[Any, ...]  # cache Entries of the parts, in order
+    offsets: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.src)
+
+
+def _configs(params: Mapping[str, Any], data: str | None):
+    from projner.pipeline.translate_train import AlignerConfig, LabellerConfig, ModelConfig, ProjectionConfig
+
+    lab = params.get("labeller", {})
+    labeller = LabellerConfig(backend=lab.get("backend", "crf"), label_map=lab.get("label_map", "conll->per-org-loc"),
+                              params=dict(lab.get("params", {})), train=lab.get("train"), dev=lab.get("dev"))
+    al = params.get("aligner", STANDARD_ALIGNER)
+    aligner = AlignerConfig(name=al["name"], params=dict(al.get("params", {})))
+    pr = {**STANDARD_PROJECTION, **params.get("projection", {})}
+    projection = ProjectionConfig(method=pr["method"], params=dict(pr.get("params", {})),
+                                  strip_determiners=pr["strip_determiners"], filter=pr["filter"],
+                                  keep_empty=pr["keep_empty"])
+    mo = params.get("model", {"backend": "crf"})
+    model = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})))
+    return labeller, aligner, projection, model
+
+
+def _parallel(params: Mapping[str, Any], kind: str):
+    from projner.pipeline.translate_train import ParallelConfig
+
+    if kind == "mafand":
+        return ParallelConfig(kind="mafand", splits=tuple(params.get("mafand_splits", ("train", "dev", "test"))))
+    return ParallelConfig(kind=kind)
+
+
+def _corpus(params: Mapping[str, Any], ctx: StudyContext, lang: str, source: str) -> _Corpus:
+    from projner.pipeline.translate_train import label_step, labeller_step, load_parallel
+
+    labeller_cfg = _configs(params, ctx.data)[0]
+    labels = tuple(params.get("labels", ("PER", "ORG", "LOC")))
+    labeller = labeller_step(ctx.runner, labeller_cfg, ctx.data)
+    parts = MIXED_PARTS if source == "mixed" else (source,)
+    src: list = []
+    tgt: list = []
+    kinds: list = []
+    entries, offsets = [], []
+    for part in parts:
+        s, t = load_parallel(_parallel(params, part), lang, ctx.data)
+        offsets.append(len(src))
+        entries.append(label_step(ctx.runner, labeller, s, labels))
+        src += s
+        tgt += t
+        kinds += [part] * len(s)
+    return _Corpus(source, tuple(src), tuple(tgt), tuple(kinds), tuple(entries), tuple(offsets))
+
+
+def _labelled_subset(runner, corpus: _Corpus, idx: Sequence[int], src_sub) -> Any:
+    """A cache entry holding the labelled English sentences of the subset (cut from the parts'
+    labels: the labeller tags each sentence on its own, so this equals labelling the subset)."""
+    from projner.pipeline.cache import hash_json, hash_tokens, read_sentences, write_sentences
+
+    def compute(out: Path):
+        labelled = [s for e in corpus.labelled for s in read_sentences(e.file("labelled.jsonl"))]
+        sub = [labelled[i] for i in idx]
+        if [tuple(s.tokens) for s in sub] != [tuple(t) for t in src_sub]:
+            raise RuntimeError("labelled sentences do not match the subset's English side")
+        write_sentences(out / "labelled.jsonl", sub)
+        return {"n": len(sub), "entities": sum(len(s.spans) for s in sub)}
+
+    inputs = {"parts": hash_json([e.fingerprint for e in corpus.labelled]), "indices": hash_json(list(idx)),
+              "tokens": hash_tokens(src_sub)}
+    return runner.run("label-subset", {}, inputs, compute)
+
+
+def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt: Point) -> dict:
+    from projner.pipeline.cache import read_sentences
+    from projner.pipeline.translate_train import align_step, evaluate_step, project_step, test_path, train_step
+
+    _, aligner, projection, model = _configs(params, ctx.data)
+    labels = tuple(params.get("labels", ("PER", "ORG", "LOC")))
+    runner = ctx.runner
+    idx = subset_indices(corpus.n, pt.size, pt.seed, f"{corpus.source}|{pt.lang}")
+    src = tuple(corpus.src[i] for i in idx)
+    tgt = tuple(corpus.tgt[i] for i in idx)
+    if len(corpus.labelled) == 1 and len(idx) == corpus.n:
+        labelled = corpus.labelled[0]  # exactly the main grid's label step
+    else:
+        labelled = _labelled_subset(runner, corpus, idx, src)
+    aligned = align_step(runner, aligner, src, tgt)
+    projected = project_step(runner, projection, labelled, tgt, aligned)
+    trained = train_step(runner, model, {"projected": projected.fingerprint},
+                         lambda: tuple(read_sentences(projected.file("projected.jsonl"))))
+    sig = {"system": "projection", "model": model.backend}
+    ev = evaluate_step(runner, trained, test_path(None, pt.lang, ctx.data), labels, backend=model.backend,
+                       extra_signature=sig)
+    scores = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))
+    stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
+    n_train = int(stats.get("filter", {}).get("out", 0))
+    kinds = {k: 0 for k in (MIXED_PARTS if corpus.source == "mixed" else (corpus.source,))}
+    for i in idx:
+        kinds[corpus.kinds[i]] += 1
+    return {
+        "f1": float(scores["f1"]), "precision": float(scores["precision"]), "recall": float(scores["recall"]),
+        "per_type": scores.get("per_type", {}), "signature": str(scores.get("signature", "")),
+        "n_test": int(scores.get("n_sentences", 0)),
+        "n_pairs": len(idx), "n_source_pairs": corpus.n, "pairs_by_kind": kinds,
+        "projection_rate": stats.get("projection", {}).get("projection_rate"),
+        "n_train": n_train,
+        "entities_per_sentence": (stats.get("entities_kept", 0) / n_train) if n_train else 0.0,
+        "align_signature": (aligned.manifest.get("info") or {}).get("signature"),
+        "info": {"n_parallel": len(idx), "projection": stats, "n_train": n_train},
+        "steps": {"label": labelled.fingerprint, "align": aligned.fingerprint, "project": projected.fingerprint,
+                  "train": trained.fingerprint, "evaluate": ev.fingerprint},
+    }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _load_ok(folder: Path) -> list[dict]:
+    runs = []
+    for f in sorted((folder / "runs").glob("*.json")) if (folder / "runs").is_dir() else []:
+        try:
+            r = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if r.get("status") == "ok" and "source" in r and "n_pairs" in r:
+            runs.append(r)
+    return runs
+
+
+def _group(runs: Sequence[dict]) -> dict[str, dict[str, dict[Any, list[dict]]]]:
+    """lang → source → size → records (one per seed)."""
+    out: dict = {}
+    for r in runs:
+        out.setdefault(r["lang"], {}).setdefault(r["source"], {}).setdefault(r["size"], []).append(r)
+    return out
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _cell(recs: Sequence[dict], field: str = "f1", fmt: str = "{:.3f}") -> str:
+    vals = [r[field] for r in recs if r.get(field) is not None]
+    if not vals:
+        return ""
+    if len(vals) == 1:
+        return fmt.format(vals[0])
+    return fmt.format(_mean(vals)) + f" ±{(max(vals) - min(vals)) / 2:.3f} (n={len(vals)})"
+
+
+def scaling_markdown(runs: Sequence[dict]) -> str:
+    g = _group(runs)
+    parts = ["# Scaling out-of-domain parallel data", "",
+             "Strict span F1 on MasakhaNER 2.0 test (PER/ORG/LOC) of a CRF trained on text projected from N "
+             "parallel pairs (eflomal aligned on those N pairs only). `= all` : the size reaches the source's "
+             "size (same run as `all`). Several seeds: mean ± half range.", ""]
+    for lang in g:
+        sources = [s for s in SOURCES if s in g[lang]]
+        sizes = sorted({s for src in sources for s in g[lang][src]}, key=_sort_key)
+        n_all = {src: g[lang][src]["all"][0]["n_pairs"] for src in sources if "all" in g[lang][src]}
+        # nominal sizes that collapsed: any size >= all's n of a source whose all ran
+        parts += [f"## {lang}", "", "| pairs | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
+        for size in sizes:
+            row = []
+            for src in sources:
+                recs = g[lang][src].get(size)
+                if recs:
+                    row.append(_cell(recs) + (f" (all = {recs[0]['n_pairs']:,})" if size == "all" else ""))
+                elif size != "all" and src in n_all and size >= n_all[src]:
+                    row.append("= all")
+                else:
+                    row.append("")
+            parts.append(f"| {size if size == 'all' else f'{size:,}'} | " + " | ".join(row) + " |")
+        parts += ["", "| run | pairs (by kind) | projection rate | training sentences | entities / sentence | P | R | F1 | s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for src in sources:
+            for size in sorted(g[lang][src], key=_sort_key):
+                for r in sorted(g[lang][src][size], key=lambda r: r.get("seed", 0)):
+                    kinds = ", ".join(f"{k} {v:,}" for k, v in (r.get("pairs_by_kind") or {}).items())
+                    rate = r.get("projection_rate")
+                    parts.append(f"| {r['run_id']} | {r['n_pairs']:,} ({kinds}) | {'' if rate is None else f'{rate:.3f}'} | "
+                                 f"{r.get('n_train', '')} | {r.get('entities_per_sentence', 0):.2f} | {r['precision']:.3f} | "
+                                 f"{r['recall']:.3f} | {r['f1']:.3f} | {r.get('seconds', '')} |")
+        parts.append("")
+    sigs = sorted({r["signature"] for r in runs if r.get("signature")})
+    if sigs:
+        parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
+    asigs = sorted({r["align_signature"] for r in runs if r.get("align_signature")})
+    if asigs:
+        parts += ["Aligner:", ""] + [f"* `{s}`" for s in asigs] + [""]
+    return "\n".join(parts)
+
+
+def learning_curves(runs: Sequence[dict], path: Path) -> Path:
+    """F1 against the number of pairs (log x), one panel per language, one line per source; mixed
+    is drawn a second time (dashed) against its in-domain (MAFAND) pairs only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g = _group(runs)
+    langs = list(g)
+    fig, axes = plt.subplots(1, len(langs), figsize=(5.2 * len(langs), 4.2), squeeze=False, sharey=True)
+    for ax, lang in zip(axes[0], langs):
+        for src in [s for s in SOURCES if s in g[lang]]:
+            pts = []
+            for size, recs in g[lang][src].items():
+                f1s = [r["f1"] for r in recs]
+                pts.append((_mean([r["n_pairs"] for r in recs]), _mean(f1s), min(f1s), max(f1s)))
+            pts.sort()
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            line = ax.plot(xs, ys, marker="o", label=src)[0]
+            if any(p[3] > p[2] for p in pts):
+                ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], alpha=0.2, color=line.get_color())
+            if src == "mixed":  # the same runs against their in-domain pairs only: does the Bible part add?
+                inn = sorted((_mean([(r.get("pairs_by_kind") or {}).get("mafand", 0) for r in recs]),
+                              _mean([r["f1"] for r in recs])) for recs in g[lang][src].values())
+                inn = [q for q in inn if q[0] > 0]
+                if inn:
+                    ax.plot([q[0] for q in inn], [q[1] for q in inn], ls="--", marker=".", color=line.get_color(),
+                            alpha=0.7, label="mixed (x = its MAFAND pairs)")
+        ax.set_xscale("log")
+        ax.set_xlabel("parallel pairs (log)")
+        ax.set_title(lang)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("strict span F1 (PER/ORG/LOC)")
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
