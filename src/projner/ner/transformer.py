@@ -128,7 +128,7 @@ class TransformerTagger:
             raise ProjnerError(E.E018, detail="the transformer backend needs model=<encoder folder or hub name>")
         if epochs < 1 or batch_size < 1 or lr <= 0 or stride < 0 or freeze_layers < 0 or patience < 1:
             raise ProjnerError(E.E018, detail="epochs, batch_size, patience >= 1; lr > 0; stride, freeze_layers >= 0")
-        self.model_name = str(model)
+        self.model_name = os.path.expanduser(str(model)) if str(model).startswith("~") else str(model)
         self.device_spec = device
         self.params = {
             "epochs": int(epochs), "lr": float(lr), "batch_size": int(batch_size), "max_length": max_length,

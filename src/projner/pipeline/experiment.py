@@ -198,7 +198,9 @@ class ExperimentConfig:
                     backends.append(b)
         for lang in langs:
             if "transfer" in self.baselines:
-                out.append(RunSpec(lang, "transfer", "-", "-", "-", self.labeller.get("backend", "crf")))
+                lab = self.labeller.get("backend", "crf")
+                # a saved model folder is named by its last path component in run ids and tables
+                out.append(RunSpec(lang, "transfer", "-", "-", "-", Path(lab).name if "/" in lab else lab))
             if "gold" in self.baselines:
                 for b in backends:
                     out.append(RunSpec(lang, "gold", "-", "-", "-", b))

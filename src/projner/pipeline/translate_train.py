@@ -375,7 +375,7 @@ def labeller_step(runner: StepRunner, cfg: LabellerConfig, data: str | None = No
         ident = hash_json({"spacy": cfg.backend, "map": cfg.label_map})
         return ident, lambda: load_tagger(cfg.backend, label_map=_spacy_map(cfg.label_map))
     if cfg.backend not in ("crf", "transformer"):  # a saved model folder
-        p = Path(cfg.backend)
+        p = Path(cfg.backend).expanduser()
         if not p.is_dir():
             raise ProjnerError(E.E202, detail=f"labeller {cfg.backend!r} is neither crf, spacy:NAME nor a model folder")
         ident = hash_json({"folder": sorted((f.name, hash_file(f)) for f in p.iterdir() if f.is_file())})
