@@ -596,15 +596,9 @@ def augment_sentences(sentences: Sequence[Sentence], table: InflectionTable, *, 
 
 
 def _load_records(folder: Path) -> list[dict]:
-    out = []
-    for f in sorted((folder / "runs").glob("*.json")):
-        try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if "rate" in rec and "model" in rec:
-            out.append(rec)
-    return out
+    from projner.pipeline.experiment import load_runs
+
+    return [rec for rec in load_runs(folder) if "rate" in rec and "model" in rec]
 
 
 def _fmt(x: float | None, pct: bool = False) -> str:

@@ -228,18 +228,10 @@ class ScaleOut(Study):
         return rec
 
     def report(self, folder: Path) -> None:
-        import json
-
         from projner.data.textio import atomic_write
+        from projner.pipeline.experiment import load_runs
 
-        runs = []
-        for f in sorted((Path(folder) / "runs").glob("*.json")):
-            try:
-                r = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
-            if r.get("status") == "ok" and r.get("system") == "scale-out":
-                runs.append(r)
+        runs = [r for r in load_runs(folder) if r.get("status") == "ok" and r.get("system") == "scale-out"]
         if not runs:
             return
         runs.sort(key=lambda r: (r["size"], r["aligner"], r["mode"] != "single", r["cores"]))

@@ -414,15 +414,11 @@ def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt
 
 
 def _load_ok(folder: Path) -> list[dict]:
-    runs = []
-    for f in sorted((folder / "runs").glob("*.json")) if (folder / "runs").is_dir() else []:
-        try:
-            r = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if r.get("status") == "ok" and "source" in r and "n_pairs" in r:
-            runs.append(r)
-    return runs
+    from projner.pipeline.experiment import load_runs
+
+    if not any((folder / "runs").glob("*.json")):
+        return []
+    return [r for r in load_runs(folder) if r.get("status") == "ok" and "source" in r and "n_pairs" in r]
 
 
 def _group(runs: Sequence[dict]) -> dict[str, dict[str, dict[Any, list[dict]]]]:

@@ -665,12 +665,9 @@ class SelfTraining(Study):
 
     def report(self, folder: Path) -> None:
         folder = Path(folder)
-        runs = []
-        for f in sorted((folder / "runs").glob("*.json")):
-            try:
-                runs.append(json.loads(f.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError):
-                continue
+        from projner.pipeline.experiment import load_runs
+
+        runs = load_runs(folder)
         order = _order(folder)
         runs.sort(key=lambda r: order.get(r.get("run_id"), len(order)))
         langs = list(dict.fromkeys(r["lang"] for r in runs))

@@ -398,14 +398,9 @@ def write_report(folder: Path) -> Path:
     import json
 
     from projner.data.textio import atomic_write
+    from projner.pipeline.experiment import load_runs
 
-    runs = []
-    for f in sorted((folder / "runs").glob("*.json")):
-        try:
-            runs.append(json.loads(f.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
-    runs = [r for r in runs if r.get("kind") in ("single", "combination")]
+    runs = [r for r in load_runs(folder) if r.get("kind") in ("single", "combination")]
     try:  # the plan's order (singles, then combinations by method), when known
         order = json.loads((folder / "experiment.json").read_text(encoding="utf-8")).get("order", [])
     except (OSError, json.JSONDecodeError):
