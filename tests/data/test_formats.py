@@ -138,3 +138,15 @@ def test_pharaoh_read_write_and_range_check(tmp_path):
         check_alignments(back[:1], src, tgt)
     with pytest.raises(ProjnerError, match=r"E012.*b.align:1"):
         read_pharaoh(write(tmp_path, "b.align", "0-x\n"))
+
+
+def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "shared.txt") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o644

@@ -33,11 +33,18 @@ def read_lines(path: str | os.PathLike, *, allow_empty: bool = False) -> list[st
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place only on success.
 
-    An exception (or a kill) never leaves a partial file at ``path``.
+    An exception (or a kill) never leaves a partial file at ``path``. The file gets the usual
+    permissions of a new file (0666 minus the umask), not the temporary file's private 0600.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +55,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
