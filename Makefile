@@ -33,7 +33,12 @@ bench: venv
 	$(BIN)/projner models prepare e5-small
 	$(BIN)/python -m benchmarks.run --data $(PROJNER_DATA)
 
+E5_TAGGER := $(HOME)/.cache/projner/models/e5-small-conll-tagger
+
 experiments: venv
+	$(BIN)/projner models prepare e5-small
+	test -d $(E5_TAGGER) || $(BIN)/python -m benchmarks.ner --transformer $(HOME)/.cache/projner/models/e5-small \
+		--transformer-epochs 1 --transformer-save $(E5_TAGGER) --skip-masakhaner
 	for c in experiments/*.yaml; do $(BIN)/projner experiment run $$c || exit 1; done
 
 clean:
