@@ -15,24 +15,9 @@ from projner.types import Sentence, Span  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory, toy_train):
     """A randomly initialised 2-layer BERT with a WordPiece vocabulary trained on the toy data."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from tinymodels import build_tiny_bert
 
-    path = tmp_path_factory.mktemp("tiny-bert")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials)
-    tok.train_from_iterator([" ".join(s.tokens) for s in toy_train] + ["a b c d e f g h i j k l m n o p q r s t u v w x y z"], trainer)
-    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                             sep_token="[SEP]", mask_token="[MASK]", do_lower_case=False)
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(path)
-    return str(path)
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), [" ".join(s.tokens) for s in toy_train])
 
 
 def _tagger(model, **kw):

@@ -266,27 +266,13 @@ def test_study_end_to_end_and_resume(world, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     """A randomly initialised 2-layer BERT with a WordPiece vocabulary of the toy words."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    tokenizers = pytest.importorskip("tokenizers")
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    pytest.importorskip("tokenizers")
+    from tinymodels import build_tiny_bert
 
-    path = tmp_path_factory.mktemp("st-bert")
-    tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = tokenizers.trainers.WordPieceTrainer(vocab_size=120, special_tokens=specials)
     words = NAMES + PLACES + ["ya", "tafi", "gida", "jiya", "."]
-    tok.train_from_iterator([" ".join(words)] * 5 + ["a b c d e f g h i j k l m n o p q r s t u v w x y z"], trainer)
-    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                             sep_token="[SEP]", mask_token="[MASK]", do_lower_case=False)
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(path)
-    return str(path)
+    return build_tiny_bert(tmp_path_factory.mktemp("st-bert"), [" ".join(words)] * 5, vocab_size=120)
 
 
 def test_soft_student_lowers_kl_to_averaged_teachers(teachers, tiny_bert, tmp_path):

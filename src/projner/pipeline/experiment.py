@@ -30,6 +30,7 @@ JSONs alone (``projner experiment report DIR``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -38,7 +39,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from projner.data.textio import atomic_write, read_lines
 from projner.errors import E, ProjnerError
@@ -408,6 +409,20 @@ def labeller_config(cfg: ExperimentConfig) -> LabellerConfig:
 # ----------------------------------------------------------------------------- running
 
 
+@contextlib.contextmanager
+def recording_errors(record: dict, log: Callable[[str], None]) -> Iterator[None]:
+    """Turn a failure inside the block into ``status: error`` fields of ``record`` (with a
+    traceback for unexpected exceptions) and log it: one failing run must not lose the others."""
+    try:
+        yield
+    except ProjnerError as exc:
+        record.update(status="error", error=str(exc))
+        log(f"    error: {exc}")
+    except Exception as exc:
+        record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
+        log(f"    error: {type(exc).__name__}: {exc}")
+
+
 def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str | None = None) -> RunResult:
     d = data if data is not None else cfg.data
     if spec.system == "transfer":
@@ -441,17 +456,11 @@ def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = Non
         record: dict[str, Any] = {"run_id": spec.run_id, "experiment": cfg.name, "lang": spec.lang, "system": spec.system,
                                   "parallel": spec.parallel, "aligner": spec.aligner, "method": spec.method,
                                   "model": spec.model, "label": spec.label}
-        try:
+        with recording_errors(record, say):
             res = run_one(cfg, spec, runner, data)
             record.update(status="ok", f1=res.f1, precision=res.precision, recall=res.recall, per_type=res.per_type,
                           signature=res.signature, n_test=res.n_test, info=res.info, steps=res.steps)
             say(f"    F1 {res.f1:.4f}  P {res.precision:.4f}  R {res.recall:.4f}")
-        except ProjnerError as exc:
-            record.update(status="error", error=str(exc))
-            say(f"    error: {exc}")
-        except Exception as exc:  # one failing cell must not lose the rest of the grid
-            record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
-            say(f"    error: {type(exc).__name__}: {exc}")
         record["seconds"] = round(time.perf_counter() - t0, 2)
         record["cpu_seconds"] = round(time.process_time() - cpu0, 2)
         record["cache"] = [ev.to_dict() for ev in runner.events[n_ev:]]

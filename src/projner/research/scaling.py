@@ -35,13 +35,12 @@ import json
 import math
 import random
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from projner.data.textio import atomic_write
-from projner.errors import ProjnerError
+from projner.pipeline.experiment import recording_errors
 from projner.registry import studies
 from projner.research.base import Study, StudyContext, read_run, write_run
 
@@ -243,7 +242,7 @@ class Scaling(Study):
             record: dict[str, Any] = {"run_id": pt.run_id, "lang": pt.lang,
                                       "source": pt.source, "size": pt.size, "seed": pt.seed, "system": "projection",
                                       "label": _label(pt.source, pt.size, pt.seed, len(params.get("seeds", [0])))}
-            try:
+            with recording_errors(record, ctx.log):
                 key = (pt.lang, pt.source)
                 if key in failed:
                     raise failed[key]
@@ -256,13 +255,6 @@ class Scaling(Study):
                 record.update(_run_point(params, ctx, corpus, pt))
                 record["status"] = "ok"
                 ctx.log(f"    F1 {record['f1']:.4f}  ({record['n_pairs']} pairs, {record['n_train']} training sentences)")
-            except ProjnerError as exc:
-                record.update(status="error", error=str(exc))
-                ctx.log(f"    error: {exc}")
-            except Exception as exc:  # one failing point must not lose the others
-                record.update(status="error", error=f"{type(exc).__name__}: {exc}",
-                              traceback=traceback.format_exc(limit=5))
-                ctx.log(f"    error: {type(exc).__name__}: {exc}")
             record["seconds"] = round(time.perf_counter() - t0, 2)
             record["cache"] = [ev.to_dict() for ev in ctx.runner.events[n_ev:]]
             write_run(ctx.out, record)

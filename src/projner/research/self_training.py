@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -45,6 +44,7 @@ from projner.data.textio import atomic_write
 from projner.errors import E, ProjnerError
 from projner.ner.base import tag_names
 from projner.pipeline.cache import Entry, StepRunner, hash_tokens, read_sentences, write_sentences
+from projner.pipeline.experiment import recording_errors
 from projner.pipeline.translate_train import (
     DEFAULT_LABELS,
     AlignerConfig,
@@ -522,16 +522,10 @@ class SelfTraining(Study):
         t0 = time.perf_counter()
         rec: dict[str, Any] = {"run_id": rid, "lang": lang, "label": label}
         ctx.log(f"[self-training] {rid}")
-        try:
+        with recording_errors(rec, ctx.log):
             rec.update(fn())
             rec["status"] = "ok"
             ctx.log(f"    F1 {rec['f1']:.4f}  P {rec['precision']:.4f}  R {rec['recall']:.4f}")
-        except ProjnerError as exc:
-            rec.update(status="error", error=str(exc))
-            ctx.log(f"    error: {exc}")
-        except Exception as exc:  # one failing run must not lose the others
-            rec.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
-            ctx.log(f"    error: {type(exc).__name__}: {exc}")
         rec["seconds"] = round(time.perf_counter() - t0, 2)
         write_run(ctx.out, rec)
 
