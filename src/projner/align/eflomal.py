@@ -17,16 +17,33 @@ requested pairs are returned.
 pair to the training text. Names are mostly copied between languages, and a few hundred
 sentences are too few for the model to learn that on its own: on Europarl-NER this gains
 1.5–3 F1 points (BENCHMARKS.md).
+
+Long sentences: eflomal 2.0.0 cannot align a sentence of more than ``MAX_TOKENS`` = 1,023
+tokens on either side (its ``write_text`` writes a sentence of >= 0x400 tokens as an empty one,
+and the binary's buffers hold 0x400), so such a pair would get no links. A pair with a side that
+long is split into aligned windows (see :func:`windows`): both sides are cut at proportional
+positions, preferably just after punctuation, each piece is aligned as an extra pair in the same
+eflomal run, and its links are shifted back by the pieces' offsets. ``stats`` counts
+``long_pairs`` (requested pairs with a side over the limit), ``long_pairs_windowed`` (those
+aligned in windows: all but pairs with an empty side) and ``long_pair_windows`` (pieces);
+``empty_pairs`` counts the requested pairs returned without any link, whatever the cause, and
+``empty_input_pairs`` those with an empty side.
+
+The eflomal binary runs in a child process that dies with this one (``_proc.run_child``), on
+files in one temp folder per run that is removed afterwards; folders left by killed runs are
+removed at the start of the next run (``stale_tmp_removed``).
 """
 
 from __future__ import annotations
 
+import math
 import os
-import tempfile
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from projner.align._proc import remove_stale, run_child, run_dir
 from projner.align.base import check_parallel
 from projner.align.symmetrize import SYM_METHODS, symmetrize
 from projner.data.formats import parse_pharaoh_line
@@ -35,6 +52,11 @@ from projner.registry import aligners
 from projner.types import Alignment, Link
 
 Tokens = Sequence[str]
+
+MAX_TOKENS = 1023  # eflomal 2.0.0 aligns nothing in a pair with a side of >= 0x400 tokens
+WINDOW = 500  # target length of the longer side's pieces when a long pair is split
+TMP_PREFIX = "projner-eflomal"
+_STRONG_PUNCT = frozenset(".!?;:。！？；：।॥؟؛…")
 
 
 def _line(tokens: Tokens) -> str:
@@ -47,7 +69,7 @@ class EflomalAligner:
     sym: str = "reverse"  # best mean Europarl F1 with the heuristic (BENCHMARKS.md)
     model: int = 3  # 1: IBM1, 2: +HMM, 3: +fertility
     n_samplers: int = 3
-    n_iterations: int | None = None
+    n_iterations: Sequence[int] | None = None  # (IBM1, HMM, fertility) iterations; None: from rel_iterations
     rel_iterations: float = 1.0
     null_prior: float = 0.2
     prefix_len: int = 4  # words truncated to 4-char prefixes: +2-4 F1 on Europarl (BENCHMARKS.md); 0 = off
@@ -67,12 +89,16 @@ class EflomalAligner:
             raise ProjnerError(E.E018, detail=f"eflomal model must be 1, 2 or 3, not {self.model}")
         if self.runs < 1 or self.n_samplers < 1:
             raise ProjnerError(E.E018, detail="runs and n_samplers must be >= 1")
+        if self.n_iterations is not None and (
+            len(self.n_iterations) != 3 or not all(isinstance(n, int) and n >= 0 for n in self.n_iterations)
+        ):
+            raise ProjnerError(E.E018, detail=f"n_iterations must be 3 non-negative integers, not {self.n_iterations!r}")
         check_parallel(self.extra_src, self.extra_tgt, "extra source", "extra target")
 
     def signature(self) -> str:
         return (
             f"aligner:eflomal-{_eflomal_version()}|model:{self.model}|sym:{self.sym}|samplers:{self.n_samplers}"
-            f"|runs:{self.runs}|stem:{self.prefix_len},{self.suffix_len}|extra:{len(self.extra_src)}|copy-dict:{'yes' if self.copy_dictionary else 'no'}|seeded:no"
+            f"|runs:{self.runs}|stem:{self.prefix_len},{self.suffix_len}|extra:{len(self.extra_src)}|copy-dict:{'yes' if self.copy_dictionary else 'no'}|long:windows{WINDOW}|seeded:no"
         )
 
     def align_directional(
@@ -81,70 +107,199 @@ class EflomalAligner:
         """One eflomal run: (forward, reverse) alignments, both in source→target orientation.
 
         A direction not asked for is not computed (its list holds empty alignments).
+        ``empty_pairs`` counts the pairs without a link in any computed direction.
         """
-        import eflomal
-
         check_parallel(src, tgt)
-        keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if len(s) and len(t)]
-        self.stats["empty_pairs"] += len(src) - len(keep)
-        extra = [i for i, (s, t) in enumerate(zip(self.extra_src, self.extra_tgt)) if len(s) and len(t)]
-        self.stats["extra_pairs_used"] += len(extra)
-        fwd_out = [Alignment()] * len(src)
-        rev_out = [Alignment()] * len(src)
-        if not keep:
-            return fwd_out, rev_out
-        src_lines = [_line(src[i]) for i in keep] + [_line(self.extra_src[i]) for i in extra]
-        tgt_lines = [_line(tgt[i]) for i in keep] + [_line(self.extra_tgt[i]) for i in extra]
-        if self.copy_dictionary:
-            copies = copy_pairs([src[i] for i in keep], [tgt[i] for i in keep])
-            self.stats["copy_dictionary_pairs"] += len(copies)
-            src_lines += copies
-            tgt_lines += copies
-        aligner = eflomal.Aligner(
-            model=self.model,
-            n_samplers=self.n_samplers,
-            n_iterations=self.n_iterations,
-            rel_iterations=self.rel_iterations,
-            null_prior=self.null_prior,
-            source_prefix_len=self.prefix_len,
-            source_suffix_len=self.suffix_len,
-            target_prefix_len=self.prefix_len,
-            target_suffix_len=self.suffix_len,
-        )
-        if len(src_lines) > 20_000 and self.quiet:
-            import sys
-
-            print(f"eflomal: aligning {len(src_lines):,} pairs (model {self.model}, {self.n_samplers} samplers)...", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory(prefix="projner-eflomal-") as tmp:
-            fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
-
-            links = {"links_filename_fwd": fwd_path} if forward else {}
-            if reverse:
-                links["links_filename_rev"] = rev_path
-            try:
-                aligner.align(src_lines, tgt_lines, quiet=self.quiet, **links)
-            except Exception as exc:  # eflomal raises bare errors from its binary wrapper
-                raise ProjnerError(E.E021, detail=f"eflomal: {exc}") from exc
-            for path, on, out, name in ((fwd_path, forward, fwd_out, "eflomal-fwd"), (rev_path, reverse, rev_out, "eflomal-rev")):
-                if not on:
-                    continue
-                lines = _read(path)
-                if len(lines) < len(keep):
-                    raise ProjnerError(E.E021, detail=f"eflomal wrote {len(lines)} lines for {len(src_lines)} pairs ({name})")
-                for k, i in enumerate(keep):
-                    out[i] = parse_pharaoh_line(lines[k], path=name, lineno=k + 1)
-        return fwd_out, rev_out
+        plan = self._plan(src, tgt)
+        fwd, rev = self._run(plan, forward=forward, reverse=reverse)
+        self.stats["empty_pairs"] += sum(1 for f, r in zip(fwd, rev) if not len(f) and not len(r))
+        return fwd, rev
 
     def align(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[Alignment]:
+        check_parallel(src, tgt)
+        plan = self._plan(src, tgt)
         runs = []
         # a one-directional symmetrisation needs only that direction: half the work
         forward, reverse = self.sym != "reverse", self.sym != "forward"
         for _ in range(self.runs):
-            fwd, rev = self.align_directional(src, tgt, forward=forward, reverse=reverse)
+            fwd, rev = self._run(plan, forward=forward, reverse=reverse)
             runs.append([symmetrize(f, r, self.sym) for f, r in zip(fwd, rev)])
         if self.runs == 1:
-            return runs[0]
-        return [vote([run[i] for run in runs], self.min_votes) for i in range(len(src))]
+            out = runs[0]
+        else:
+            out = [vote([run[i] for run in runs], self.min_votes) for i in range(len(src))]
+        self.stats["empty_pairs"] += sum(1 for a in out if not len(a))
+        return out
+
+    def _plan(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> "_Plan":
+        """eflomal's input lines (long pairs split into windows) and where each requested piece goes."""
+        st = self.stats
+        keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if len(s) and len(t)]
+        st["empty_input_pairs"] += len(src) - len(keep)
+        st["long_pairs"] += sum(1 for s, t in zip(src, tgt) if max(len(s), len(t)) > MAX_TOKENS)
+        st["long_pairs_windowed"] += 0  # always reported, next to long_pairs
+        plan = _Plan(len(src))
+        for i in keep:
+            pieces = windows(src[i], tgt[i])
+            if len(pieces) > 1:
+                st["long_pairs_windowed"] += 1
+                st["long_pair_windows"] += len(pieces)
+            for s0, s1, t0, t1 in pieces:
+                if s1 > s0 and t1 > t0:  # a piece may be empty on the shorter side
+                    plan.add(src[i][s0:s1], tgt[i][t0:t1], (i, s0, t0))
+        extra = [i for i, (s, t) in enumerate(zip(self.extra_src, self.extra_tgt)) if len(s) and len(t)]
+        st["extra_pairs_used"] += len(extra)
+        for i in extra:
+            s, t = self.extra_src[i], self.extra_tgt[i]
+            pieces = windows(s, t)
+            if len(pieces) > 1:
+                st["long_extra_pairs_windowed"] += 1
+            for s0, s1, t0, t1 in pieces:
+                if s1 > s0 and t1 > t0:
+                    plan.add(s[s0:s1], t[t0:t1], None)
+        if self.copy_dictionary:
+            copies = copy_pairs([src[i] for i in keep], [tgt[i] for i in keep])
+            st["copy_dictionary_pairs"] += len(copies)
+            plan.src_lines += copies
+            plan.tgt_lines += copies
+        return plan
+
+    def _run(self, plan: "_Plan", *, forward: bool, reverse: bool) -> tuple[list[Alignment], list[Alignment]]:
+        fwd_out = [Alignment()] * plan.n_pairs
+        rev_out = [Alignment()] * plan.n_pairs
+        if not plan.targets:
+            return fwd_out, rev_out
+        n_lines = len(plan.src_lines)
+        if n_lines > 20_000 and self.quiet:
+            import sys
+
+            print(f"eflomal: aligning {n_lines:,} pairs (model {self.model}, {self.n_samplers} samplers)...", file=sys.stderr, flush=True)
+        removed = remove_stale(TMP_PREFIX)
+        if removed:
+            self.stats["stale_tmp_removed"] += removed
+        with run_dir(TMP_PREFIX) as tmp:
+            paths = {name: os.path.join(tmp, name) for name in ("source", "target", "fwd", "rev", "stderr")}
+            self._write_input(plan, paths["source"], paths["target"])
+            args = [_binary(), "-m", str(self.model), "-s", paths["source"], "-t", paths["target"],
+                    "-n", str(self.n_samplers), "-N", str(self.null_prior)]
+            for k, n in enumerate(self._iterations(n_lines)[: self.model], 1):
+                args += [f"-{k}", str(n)]
+            if self.quiet:
+                args.append("-q")
+            if forward:
+                args += ["-f", paths["fwd"]]
+            if reverse:
+                args += ["-r", paths["rev"]]
+            try:
+                rc, tail = run_child(args, stderr_path=paths["stderr"] if self.quiet else None)
+            except OSError as exc:
+                raise ProjnerError(E.E021, detail=f"eflomal: cannot run {args[0]}: {exc}") from exc
+            if rc != 0:
+                raise ProjnerError(E.E021, detail=f"eflomal exited with status {rc}" + (f": {tail[-500:]}" if tail else ""))
+            for on, out, name in ((forward, fwd_out, "fwd"), (reverse, rev_out, "rev")):
+                if on:
+                    self._collect(plan, paths[name], out, f"eflomal-{name}")
+        return fwd_out, rev_out
+
+    def _write_input(self, plan: "_Plan", src_path: str, tgt_path: str) -> None:
+        """eflomal's own encoder (lowercasing, prefix/suffix stemming, vocabulary) writes the input files."""
+        import eflomal
+
+        aligner = eflomal.Aligner(
+            source_prefix_len=self.prefix_len, source_suffix_len=self.suffix_len,
+            target_prefix_len=self.prefix_len, target_suffix_len=self.suffix_len,
+        )
+        with open(src_path, "wb") as sf, open(tgt_path, "wb") as tf:
+            aligner.prepare_files(plan.src_lines, sf, plan.tgt_lines, tf, None, None)
+
+    def _iterations(self, n_sentences: int) -> tuple[int, int, int]:
+        """Iterations per model stage, computed as eflomal 2.0.0's ``align()`` does."""
+        if self.n_iterations is not None:
+            return tuple(self.n_iterations)  # type: ignore[return-value]
+        iters = max(2, int(round(self.rel_iterations * 5000 / math.sqrt(n_sentences))))
+        iters4 = max(1, iters // 4)
+        if self.model == 1:
+            return iters, 0, 0
+        if self.model == 2:
+            return max(2, iters4), iters, 0
+        return max(2, iters4), iters4, iters
+
+    @staticmethod
+    def _collect(plan: "_Plan", path: str, out: list[Alignment], name: str) -> None:
+        lines = _read(path)
+        if len(lines) < len(plan.src_lines):
+            raise ProjnerError(E.E021, detail=f"eflomal wrote {len(lines)} lines for {len(plan.src_lines)} pairs ({name})")
+        merged: dict[int, list[Link]] = {}
+        for k, (i, s0, t0) in enumerate(plan.targets):
+            al = parse_pharaoh_line(lines[k], path=name, lineno=k + 1)
+            merged.setdefault(i, []).extend(Link(l.src + s0, l.tgt + t0, l.score) for l in al.links)
+        for i, links in merged.items():
+            out[i] = Alignment(tuple(links))
+
+
+@dataclass
+class _Plan:
+    """eflomal input lines; the first ``len(targets)`` lines are requested pieces: (pair, src offset, tgt offset)."""
+
+    n_pairs: int
+    src_lines: list[str] = field(default_factory=list)
+    tgt_lines: list[str] = field(default_factory=list)
+    targets: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def add(self, s: Tokens, t: Tokens, target: tuple[int, int, int] | None) -> None:
+        if target is not None:
+            if len(self.targets) != len(self.src_lines):  # requested pieces come first
+                raise AssertionError("requested pieces must precede training-only lines")
+            self.targets.append(target)
+        self.src_lines.append(_line(s))
+        self.tgt_lines.append(_line(t))
+
+
+def windows(src: Tokens, tgt: Tokens, window: int = WINDOW, limit: int = MAX_TOKENS) -> list[tuple[int, int, int, int]]:
+    """Split a pair into aligned pieces ``(s0, s1, t0, t1)`` (half-open) with no side over ``limit``.
+
+    A pair within the limit is one piece. Otherwise the longer side is cut into
+    ``ceil(len / window)`` pieces at proportional positions, each cut moved to just after a
+    punctuation token within ``window // 5`` tokens when there is one (sentence punctuation
+    first); the shorter side is cut at the same relative positions, likewise moved to its own
+    punctuation within a proportionally smaller radius. Pieces cover both sides in order; one may
+    be empty on the shorter side.
+    """
+    ls, lt = len(src), len(tgt)
+    if max(ls, lt) <= limit:
+        return [(0, ls, 0, lt)]
+    flip = lt > ls
+    long_, short = (tgt, src) if flip else (src, tgt)
+    L, S = len(long_), len(short)
+    k = -(-L // window)
+    radius = window // 5
+    cl, cs = [0], [0]
+    for m in range(1, k):
+        cl.append(_cut(long_, round(m * L / k), radius, cl[-1] + 1, L - 1))
+        cs.append(_cut(short, round(cl[-1] * S / L), round(radius * S / L), cs[-1], S))
+    cl.append(L)
+    cs.append(S)
+    if any(b - a > limit for a, b in zip(cl, cl[1:])) or any(b - a > limit for a, b in zip(cs, cs[1:])):
+        cl = [round(m * L / k) for m in range(k + 1)]  # pragma: no cover - cannot happen with window <= limit / 2
+        cs = [round(m * S / k) for m in range(k + 1)]
+    if flip:
+        return list(zip(cs, cs[1:], cl, cl[1:]))
+    return list(zip(cl, cl[1:], cs, cs[1:]))
+
+
+def _is_punct(tok: str) -> bool:
+    return bool(tok) and all(unicodedata.category(c).startswith("P") for c in tok)
+
+
+def _cut(tokens: Tokens, ideal: int, radius: int, lo: int, hi: int) -> int:
+    """A cut position in [lo, hi] near ``ideal``, just after punctuation where possible."""
+    ideal = min(max(ideal, lo), hi)
+    for good in (lambda t: t in _STRONG_PUNCT, _is_punct):
+        for d in range(radius + 1):
+            for c in (ideal - d, ideal + d):
+                if lo <= c <= hi and c > 0 and good(tokens[c - 1]):
+                    return c
+    return ideal
 
 
 def copy_pairs(src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[str]:
@@ -175,6 +330,13 @@ def vote(alignments: Sequence[Alignment], min_share: float = 0.5) -> Alignment:
 def _read(path: str) -> list[str]:
     with open(path, encoding="utf-8") as fh:
         return [ln.rstrip("\n") for ln in fh]
+
+
+def _binary() -> str:
+    """The eflomal executable shipped inside the eflomal package (where its ``align()`` looks)."""
+    import eflomal
+
+    return os.path.join(os.path.dirname(os.path.abspath(eflomal.__file__)), "bin", "eflomal")
 
 
 def _eflomal_version() -> str:
