@@ -50,7 +50,8 @@ def test_fixture_counts_and_signature():
     s = evaluate_spans(gold, pred)
     assert (s.micro.tp, s.micro.fp, s.micro.fn) == (1, 1, 1)
     assert s.per_type["PER"].f1 == 1.0 and s.per_type["LOC"].f1 == 0.0 and s.macro_f1 == 0.5
-    assert s.signature.startswith("projner-eval:1|scheme:iob2|mode:strict|repair:begin|labels:LOC,PER|version:")
+    # spans given directly (no file read): the signature says so instead of claiming iob2/begin
+    assert s.signature.startswith("projner-eval:1|scheme:spans|mode:strict|repair:none|labels:LOC,PER|version:")
     assert set(s.to_dict()) >= {"precision", "recall", "f1", "per_type", "signature"}
     only = evaluate_spans(gold, pred, labels=["PER"])
     assert only.f1 == 1.0 and "labels:PER|" in only.signature

@@ -22,10 +22,26 @@ class ReadReport:
     repair_examples: tuple[str, ...] = ()
     normalisation: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
+    repair_policy: str | None = None
+    """The repair policy tags were decoded with (None when the file had no tags)."""
 
     @property
     def n_repairs(self) -> int:
         return sum(self.repairs.values())
+
+    def to_dict(self) -> dict:
+        """Everything in the report, for JSON output."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "n_sentences": self.n_sentences,
+            "n_tokens": self.n_tokens,
+            "scheme": self.scheme,
+            "repair_policy": self.repair_policy,
+            "repairs": dict(self.repairs),
+            "normalisation": dict(self.normalisation),
+            "skipped": dict(self.skipped),
+        }
 
     def summary(self) -> str:
         parts = [f"{self.path}: {self.n_sentences} sentences, {self.n_tokens} tokens ({self.format}"]
@@ -38,6 +54,30 @@ class ReadReport:
         if self.skipped:
             parts.append("  skipped: " + ", ".join(f"{k}={v}" for k, v in self.skipped.items()))
         return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What a writer wrote and every repair it made to do so (see :mod:`projner.data.tokens`)."""
+
+    path: str
+    format: str
+    scheme: str
+    n_sentences: int = 0
+    n_tokens: int = 0
+    repairs: Mapping[str, int] = field(default_factory=dict)
+    repair_examples: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        parts = [f"wrote {self.n_sentences} sentences to {self.path} ({self.format}, {self.scheme})"]
+        if self.repairs:
+            parts.append("  write repairs: " + ", ".join(f"{k}={v}" for k, v in self.repairs.items()))
+            parts.extend(f"    e.g. {ex}" for ex in self.repair_examples[:3])
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "format": self.format, "scheme": self.scheme, "n_sentences": self.n_sentences,
+                "n_tokens": self.n_tokens, "repairs": dict(self.repairs), "repair_examples": list(self.repair_examples)}
 
 
 @dataclass(frozen=True)

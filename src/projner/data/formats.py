@@ -8,7 +8,9 @@ Errors name the file and the line; repairs and normalisations are counted in the
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +23,15 @@ from projner.data.schemes import (
     RepairPolicy,
     decode,
     detect_scheme,
-    encode,
     get_scheme,
     split_tag,
 )
 from projner.data.textio import atomic_write, read_lines
+from projner.data.tokens import DOCSTART, EMPTY_MARKER, find_control  # noqa: F401 - re-exported
 from projner.errors import E, ProjnerError
 from projner.types import Alignment, Link, Sentence
 
 FORMATS = ("conll", "jsonl", "txt", "pharaoh")
-DOCSTART = "-DOCSTART-"
 
 # Label lists as the HF datasets of these corpora order their class ids.
 NAMED_LABEL_LISTS: dict[str, tuple[str, ...]] = {
@@ -93,8 +94,15 @@ class _Raw:
         self.tokens: list[list[str]] = []
         self.tags: list[list[str] | None] = []
         self.tok_lines: list[list[int]] = []
+        self.starts: list[int] = []  # the line where each sentence starts
         self.norm: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+
+
+def _check_controls(text: str, path: str, line: int, what: str) -> None:
+    pos = find_control(text)
+    if pos is not None:
+        raise ProjnerError(E.E022, file=path, line=line, codepoint=ord(text[pos]), what=what, text=text[:80])
 
 
 def _normalise_token(tok: str, opts: ReadOptions, raw: _Raw, path: str, line: int) -> str | None:
@@ -117,16 +125,22 @@ def _parse_conll(path: str, opts: ReadOptions) -> _Raw:
     cur_tok: list[str] = []
     cur_tag: list[str] = []
     cur_lines: list[int] = []
+    block: list[int] = []  # lines of the current block (tokens dropped by normalisation included)
 
     def flush() -> None:
-        nonlocal cur_tok, cur_tag, cur_lines
-        if cur_tok:
+        nonlocal cur_tok, cur_tag, cur_lines, block
+        if block:  # a block whose tokens were all dropped stays an (empty) sentence: line parallelism
+            if len(block) == 1 and cur_tok == [EMPTY_MARKER] and cur_tag == [OUTSIDE]:
+                cur_tok, cur_tag, cur_lines = [], [], []  # the empty-sentence marker
+                raw.skipped["empty_sentences_kept"] += 1
             raw.tokens.append(cur_tok)
             raw.tags.append(cur_tag if ncols and ncols > 1 else None)
             raw.tok_lines.append(cur_lines)
-        cur_tok, cur_tag, cur_lines = [], [], []
+            raw.starts.append(block[0])
+        cur_tok, cur_tag, cur_lines, block = [], [], [], []
 
     for lineno, line in enumerate(lines, 1):
+        _check_controls(line, path, lineno, "line")
         stripped = line.rstrip()
         if not stripped.strip():
             flush()
@@ -150,6 +164,7 @@ def _parse_conll(path: str, opts: ReadOptions) -> _Raw:
                 E.E018, file=path, line=lineno,
                 detail=f"column {opts.token_col}/{opts.tag_col} does not exist in a line of {ncols} columns",
             ) from None
+        block.append(lineno)
         norm = _normalise_token(tok, opts, raw, path, lineno)
         if norm is None:
             continue
@@ -189,7 +204,10 @@ def _parse_jsonl(path: str, opts: ReadOptions) -> _Raw:
             tags = [str(t) for t in tags]
         toks, kept_tags = [], []
         for k, tok in enumerate(obj["tokens"]):
-            norm = _normalise_token(str(tok), opts, raw, path, lineno)
+            if not isinstance(tok, str):
+                raise ProjnerError(E.E012, file=path, line=lineno, detail=f"token {k + 1} is {json.dumps(tok)}, not a string")
+            _check_controls(tok, path, lineno, "token")
+            norm = _normalise_token(tok, opts, raw, path, lineno)
             if norm is not None:
                 toks.append(norm)
                 if tags is not None:
@@ -197,12 +215,14 @@ def _parse_jsonl(path: str, opts: ReadOptions) -> _Raw:
         raw.tokens.append(toks)
         raw.tags.append(kept_tags if tags is not None else None)
         raw.tok_lines.append([lineno] * len(toks))
+        raw.starts.append(lineno)
     return raw
 
 
 def _parse_txt(path: str, opts: ReadOptions) -> _Raw:
     raw = _Raw()
     for lineno, line in enumerate(read_lines(path), 1):
+        _check_controls(line, path, lineno, "line")
         toks = []
         for tok in line.split():
             norm = _normalise_token(tok, opts, raw, path, lineno)
@@ -213,6 +233,7 @@ def _parse_txt(path: str, opts: ReadOptions) -> _Raw:
         raw.tokens.append(toks)
         raw.tags.append(None)
         raw.tok_lines.append([lineno] * len(toks))
+        raw.starts.append(lineno)
     return raw
 
 
@@ -224,19 +245,21 @@ def read_corpus(path: str | os.PathLike, fmt: str | None = None, options: ReadOp
         raise ProjnerError(E.E013, fmt="pharaoh (alignments, not sentences)", known="conll, jsonl, txt")
     raw = {"conll": _parse_conll, "jsonl": _parse_jsonl, "txt": _parse_txt}[fmt](path, options)
     labelled = [t for t in raw.tags if t is not None]
+    labelled_lines = [ls for t, ls in zip(raw.tags, raw.tok_lines) if t is not None]
     scheme_name, evidence = None, {}
     if labelled:
-        for tags, lines in zip(raw.tags, raw.tok_lines):
-            for tag, ln in zip(tags or (), lines):
+        given = None if options.scheme == "auto" else get_scheme(options.scheme)
+        for tags, lines in zip(labelled, labelled_lines):
+            for tag, ln in zip(tags, lines):
                 try:
-                    split_tag(tag)
-                except ProjnerError:
-                    raise ProjnerError(E.E003, file=path, line=ln, tag=tag, scheme=options.scheme) from None
-        if options.scheme == "auto":
-            det = detect_scheme(labelled, where=path)
+                    split_tag(tag, given)  # unknown prefix (E003) or lower-case tag (E023), with its line
+                except ProjnerError as exc:
+                    raise ProjnerError(exc.code, file=path, line=ln, **exc.fields) from None
+        if given is None:
+            det = detect_scheme(labelled, where=path, lines=labelled_lines)
             scheme_name, evidence = det.scheme, dict(det.evidence)
         else:
-            scheme_name = get_scheme(options.scheme).name
+            scheme_name = given.name
     sentences, repairs, examples = [], Counter(), []
     for i, (toks, tags, lines) in enumerate(zip(raw.tokens, raw.tags, raw.tok_lines)):
         spans: tuple = ()
@@ -264,63 +287,41 @@ def read_corpus(path: str | os.PathLike, fmt: str | None = None, options: ReadOp
         repair_examples=tuple(examples),
         normalisation=dict(sorted(raw.norm.items())),
         skipped=dict(sorted(raw.skipped.items())),
+        repair_policy=options.repair if scheme_name is not None else None,
     )
-    first_lines = tuple(ls[0] if ls else 0 for ls in raw.tok_lines)
-    return Corpus(tuple(sentences), report, first_lines)
-
-
-def write_corpus(
-    path: str | os.PathLike,
-    sentences: Iterable[Sentence],
-    fmt: str | None = None,
-    scheme: str = "iob2",
-    sep: str = "\t",
-) -> int:
-    """Write sentences atomically; returns the number written. CoNLL writes ``token<sep>tag``."""
-    fmt = _check_format(fmt or detect_format(path))
-    n = 0
-    with atomic_write(path) as fh:
-        for sent in sentences:
-            tags = encode(sent.spans, len(sent), scheme)
-            if fmt == "conll":
-                if not sent.tokens:
-                    continue
-                for tok, tag in zip(sent.tokens, tags):
-                    fh.write(f"{tok}{sep}{tag}\n")
-                fh.write("\n")
-            elif fmt == "jsonl":
-                obj = {"tokens": list(sent.tokens), "ner_tags": list(tags)}
-                if sent.id is not None:
-                    obj = {"id": sent.id, **obj}
-                fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            elif fmt == "txt":
-                fh.write(" ".join(sent.tokens) + "\n")
-            else:
-                raise ProjnerError(E.E013, fmt=fmt, known="conll, jsonl, txt")
-            n += 1
-    return n
+    return Corpus(tuple(sentences), report, tuple(raw.starts))
 
 
 # ----------------------------------------------------------------------------- Pharaoh
 
 
+_INDEX = re.compile(r"[0-9]+", re.ASCII)
+_SCORE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
+
+
 def parse_pharaoh_line(line: str, *, path: str = "<string>", lineno: int | None = None) -> Alignment:
+    """``0-0 1-2:0.9 2p3``: ``i-j`` (or ``ipj``) links between ASCII word indices, each with an
+    optional score, a finite number >= 0 (``nan``, ``inf`` and negative scores are errors)."""
     links = []
     for item in line.split():
         score = None
         body = item
         if ":" in item:
             body, _, s = item.partition(":")
-            try:
-                score = float(s)
-            except ValueError:
-                raise ProjnerError(E.E012, file=path, line=lineno, detail=f"bad link score in {item!r}") from None
+            if not _SCORE.fullmatch(s):
+                raise ProjnerError(
+                    E.E012, file=path, line=lineno,
+                    detail=f"bad link score in {item!r} (a score is a finite decimal number >= 0, e.g. 0.75)",
+                )
+            score = float(s)
+            if not math.isfinite(score):  # e.g. 1e999
+                raise ProjnerError(E.E012, file=path, line=lineno, detail=f"link score in {item!r} is not finite")
         sep = "-" if "-" in body else "p" if "p" in body else None
         if sep is None:
             raise ProjnerError(E.E012, file=path, line=lineno, detail=f"bad link {item!r} (expected i-j)")
         a, _, b = body.partition(sep)
-        if not (a.isdigit() and b.isdigit()):
-            raise ProjnerError(E.E012, file=path, line=lineno, detail=f"bad link {item!r} (expected i-j)")
+        if not (_INDEX.fullmatch(a) and _INDEX.fullmatch(b)):
+            raise ProjnerError(E.E012, file=path, line=lineno, detail=f"bad link {item!r} (expected i-j with digits 0-9)")
         links.append(Link(int(a), int(b), score))
     return Alignment(tuple(links))
 
@@ -375,3 +376,6 @@ def load_label_list(spec: str) -> tuple[str, ...]:
         raise ProjnerError(E.E018, detail=f"label list {spec!r} is neither a name ({', '.join(NAMED_LABEL_LISTS)}) nor a file")
     return tuple(ln.strip() for ln in read_lines(spec) if ln.strip())
 
+
+# the writers live in projner.data.writing; imported last (writing imports this module lazily)
+from projner.data.writing import format_corpus, write_corpus, write_corpus_report  # noqa: E402,F401

@@ -110,15 +110,30 @@ class Decoded:
     repairs: tuple[Repair, ...] = ()
 
 
+_ALL_PREFIXES = frozenset("BIESLU")
+
+
 def split_tag(tag: str, scheme: Scheme | None = None) -> tuple[str, str | None]:
-    """``"B-PER"`` → ``("B", "PER")``; ``"O"`` → ``("O", None)``. Accepts ``-`` or ``_`` after the prefix."""
+    """``"B-PER"`` → ``("B", "PER")``; ``"O"`` → ``("O", None)``. Accepts ``-`` or ``_`` after the prefix.
+
+    Unknown prefixes raise E003; a lower-case prefix or ``o`` raises E023 (never silently a new type).
+    With ``scheme=None`` any prefix of a known scheme (B, I, E, S, L, U) is accepted.
+    """
     if tag == OUTSIDE:
         return OUTSIDE, None
+    if tag == "o":
+        raise ProjnerError(E.E023, tag=tag, suggest=OUTSIDE)
     if len(tag) > 2 and tag[1] in "-_":
-        prefix, label = tag[0].upper(), tag[2:]
-        prefix = _BILOU.get(prefix, prefix) if scheme is not None and scheme.name == "bioes" else prefix
-        if scheme is None or prefix in scheme.rules:
-            return prefix, label
+        prefix, label = tag[0], tag[2:]
+        if prefix.islower() and prefix.upper() in _ALL_PREFIXES:
+            raise ProjnerError(E.E023, tag=tag, suggest=tag.upper())
+        if scheme is None:
+            if prefix in _ALL_PREFIXES:
+                return prefix, label
+        else:
+            prefix = _BILOU.get(prefix, prefix) if scheme.name == "bioes" else prefix
+            if prefix in scheme.rules:
+                return prefix, label
     raise ProjnerError(E.E003, tag=tag, scheme=scheme.name if scheme else "any")
 
 
@@ -214,33 +229,43 @@ class Detection:
     evidence: Mapping[str, int]
 
 
-def detect_scheme(sequences: Iterable[Sequence[str]], *, where: str = "input", tolerance: float = 0.05) -> Detection:
+def detect_scheme(
+    sequences: Iterable[Sequence[str]],
+    *,
+    where: str = "input",
+    tolerance: float = 0.05,
+    lines: Sequence[Sequence[int]] | None = None,
+) -> Detection:
     """Guess the scheme of tag sequences from how spans begin.
 
     Counts span openings by ``B-`` after ``O``/another type (IOB2 style) and by ``I-`` after
     ``O``/another type (IOB1/IO style), and any ``E-``/``S-``/``L-``/``U-``. A minority style
     under ``tolerance`` of openings is treated as invalid sequences to repair; above it the
-    input is ambiguous and a clear error asks for ``--scheme``.
+    input is ambiguous and a clear error asks for ``--scheme``. With ``lines`` (the line of each
+    tag, parallel to ``sequences``) the error names file ``where`` and the line of the first
+    opening in the minority style: the line that makes the input ambiguous.
     """
     ev: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    line_seqs = iter(lines) if lines is not None else None
     for tags in sequences:
+        tag_lines = next(line_seqs) if line_seqs is not None else None
         prev_p, prev_t = OUTSIDE, None
-        for tag in tags:
-            if tag == OUTSIDE:
+        for k, tag in enumerate(tags):
+            p, t = split_tag(tag)
+            if p == OUTSIDE:
                 prev_p, prev_t = OUTSIDE, None
                 continue
-            if len(tag) < 3 or tag[1] not in "-_":
-                raise ProjnerError(E.E003, tag=tag, scheme="any")
-            p, t = tag[0].upper(), tag[2:]
             new = prev_p == OUTSIDE or prev_t != t
             if p in "ESLU":
-                ev["E/S"] += 1
+                key = "E/S"
             elif p == "B":
-                ev["B_opens" if new else "B_between_same"] += 1
-            elif p == "I":
-                ev["I_opens" if new else "I_continues"] += 1
+                key = "B_opens" if new else "B_between_same"
             else:
-                raise ProjnerError(E.E003, tag=tag, scheme="any")
+                key = "I_opens" if new else "I_continues"
+            ev[key] += 1
+            if key not in first and tag_lines is not None and k < len(tag_lines):
+                first[key] = tag_lines[k]
             prev_p, prev_t = p, t
     evidence = dict(ev)
     if ev["E/S"]:
@@ -254,10 +279,18 @@ def detect_scheme(sequences: Iterable[Sequence[str]], *, where: str = "input", t
         return Detection("iob2", evidence)
     if b <= tolerance * (b + i) and ev["B_between_same"] > 0:
         return Detection("iob1", evidence)
-    raise ProjnerError(
-        E.E011,
-        detail=f"{where}: {b} spans open with B- and {i} with I- (evidence {evidence}); pass --scheme iob1 or --scheme iob2",
-    )
+    minority = "I_opens" if i <= b else "B_opens"
+    detail = f"{b} spans open with B- and {i} with I- (evidence {evidence}); pass --scheme iob1 or --scheme iob2"
+    if minority in first:
+        style = "I- after O or another type" if minority == "I_opens" else "B- after O or another type"
+        raise ProjnerError(E.E011, file=where, line=first[minority], detail=f"the first span opened by {style} is here; {detail}")
+    raise ProjnerError(E.E011, detail=f"{where}: {detail}")
+
+
+def io_merges(spans: Iterable[Span]) -> tuple[tuple[Span, Span], ...]:
+    """Pairs of adjacent spans of one type: the IO scheme writes each pair as one span."""
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    return tuple((a, b) for a, b in zip(ordered, ordered[1:]) if a.end == b.start and a.label == b.label)
 
 
 def summarize_repairs(repairs: Iterable[Repair]) -> dict[str, int]:

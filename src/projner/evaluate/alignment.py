@@ -6,12 +6,15 @@ Gold files are Pharaoh lines where ``i-j`` is a sure link and ``ipj`` a possible
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from projner.data.textio import read_lines
 from projner.errors import E, ProjnerError
 from projner.types import Alignment
+
+_INDEX = re.compile(r"[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ def parse_gold_line(line: str, *, path: str = "<string>", lineno: int | None = N
     for item in line.split():
         sep = "p" if "p" in item else "-"
         a, _, b = item.partition(sep)
-        if not (a.isdigit() and b.isdigit()):
+        if not (_INDEX.fullmatch(a) and _INDEX.fullmatch(b)):  # ASCII digits only (str.isdigit takes '²')
             raise ProjnerError(E.E012, file=path, line=lineno, detail=f"bad gold link {item!r}")
         link = (int(a), int(b))
         possible.add(link)

@@ -4,13 +4,14 @@ were decoded with the same scheme and repair policy (tested)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from projner.errors import E, ProjnerError
-from projner.evaluate.signature import Signature
+from projner.signature import Signature, reading_fields
 from projner.types import Sentence
 
 
@@ -42,6 +43,8 @@ class SpanScores:
     n_sentences: int
     signature: str
     ci: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per input read from a file (``gold``, ``pred``): its reading report, repairs included."""
 
     @property
     def precision(self) -> float:
@@ -75,6 +78,9 @@ class SpanScores:
         }
         if self.ci:
             d["ci"] = {k: list(v) for k, v in self.ci.items()}
+        if self.inputs:
+            d["repairs"] = {side: dict(rep.get("repairs", {})) for side, rep in self.inputs.items()}
+            d["inputs"] = {side: dict(rep) for side, rep in self.inputs.items()}
         return d
 
     def format(self) -> str:
@@ -91,14 +97,40 @@ class SpanScores:
         return "\n".join(lines)
 
 
-def _check_pairing(gold: Sequence[Sentence], pred: Sequence[Sentence], gold_name: str, pred_name: str) -> None:
+def _at(name: str, lines: Sequence[int] | None, i: int) -> str:
+    return f"{name}:{lines[i]}" if lines is not None and i < len(lines) else name
+
+
+def _check_pairing(
+    gold: Sequence[Sentence],
+    pred: Sequence[Sentence],
+    gold_name: str,
+    pred_name: str,
+    gold_lines: Sequence[int] | None = None,
+    pred_lines: Sequence[int] | None = None,
+) -> None:
+    """Same sentences, same tokens (equal after NFC). The error names the first differing
+    sentence and where it starts in both files (when their lines are known)."""
     if len(gold) != len(pred):
         raise ProjnerError(E.E016, detail=f"{gold_name} has {len(gold)} sentences, {pred_name} has {len(pred)}")
     for i, (g, p) in enumerate(zip(gold, pred)):
+        if g.tokens == p.tokens:
+            continue
+        file = gold_name if gold_lines is not None else None
+        line = gold_lines[i] if gold_lines is not None and i < len(gold_lines) else None
+        where = f"(gold {_at(gold_name, gold_lines, i)}, pred {_at(pred_name, pred_lines, i)})"
         if len(g) != len(p):
             raise ProjnerError(
-                E.E016, detail=f"sentence {i + 1} has {len(g)} tokens in {gold_name} and {len(p)} in {pred_name}"
+                E.E016, file=file, line=line,
+                detail=f"sentence {i + 1} has {len(g)} tokens in {gold_name} and {len(p)} in {pred_name} {where}",
             )
+        for k, (a, b) in enumerate(zip(g.tokens, p.tokens)):
+            if a != b and unicodedata.normalize("NFC", a) != unicodedata.normalize("NFC", b):
+                raise ProjnerError(
+                    E.E016, file=file, line=line,
+                    detail=f"sentence {i + 1} {where}, word {k + 1}: {a!r} in gold, {b!r} in pred "
+                    "(tokens must be equal, after NFC)",
+                )
 
 
 def _counts(gold: Sequence[Sentence], pred: Sequence[Sentence], labels: frozenset[str] | None):
@@ -127,26 +159,41 @@ def evaluate_spans(
     pred: Sequence[Sentence],
     *,
     labels: Iterable[str] | None = None,
-    scheme: str = "iob2",
-    repair: str = "begin",
+    scheme: str | None = None,
+    repair: str | None = None,
     bootstrap: int = 0,
     seed: int = 12345,
     gold_name: str = "gold",
     pred_name: str = "pred",
     extra_signature: Mapping[str, object] | None = None,
+    gold_report: Any = None,
+    pred_report: Any = None,
+    gold_lines: Sequence[int] | None = None,
+    pred_lines: Sequence[int] | None = None,
 ) -> SpanScores:
     """Strict span P/R/F1, micro and per type; spans of other types than ``labels`` are ignored.
 
-    ``bootstrap`` > 0 adds a 95% percentile confidence interval from resampling sentences.
-    ``scheme`` and ``repair`` only enter the signature (decoding happened when reading).
+    Both sides must hold the same sentences with the same tokens (equal after NFC), else E016
+    names the first differing sentence (with its lines when ``gold_lines``/``pred_lines``, the
+    :attr:`Corpus.lines`, are given). ``bootstrap`` > 0 adds a 95% percentile confidence
+    interval from resampling sentences.
+
+    The signature states how each side was read: pass the :class:`ReadReport` of a side read
+    from a file (``gold_report``, ``pred_report``); its scheme, repair policy and repair counts
+    are then stated (``scheme:iob2`` when both agree, else ``scheme:gold=iob1,pred=iob2``; a
+    side without report is ``spans``). ``scheme``/``repair`` given explicitly override them.
     """
-    _check_pairing(gold, pred, gold_name, pred_name)
+    _check_pairing(gold, pred, gold_name, pred_name, gold_lines, pred_lines)
     label_set = frozenset(labels) if labels is not None else None
     types, arr = _counts(gold, pred, label_set)
     tot = arr.sum(axis=0)
     per_type = {t: TypeScores.from_counts(*map(int, tot[k])) for k, t in enumerate(types)}
     micro = TypeScores.from_counts(*map(int, tot.sum(axis=0))) if types else TypeScores.from_counts(0, 0, 0)
-    sig = Signature().with_fields(scheme=scheme, mode="strict", repair=repair, labels=types or ["none"])
+    read = reading_fields(gold_report, pred_report)
+    sig = Signature().with_fields(
+        scheme=read["scheme"] if scheme is None else scheme, mode="strict",
+        repair=read["repair"] if repair is None else repair, labels=types or ["none"],
+    )
     if extra_signature:
         sig = sig.with_fields(**extra_signature)
     ci: dict[str, tuple[float, float]] = {}
@@ -163,5 +210,6 @@ def evaluate_spans(
         for name, vals in (("precision", p), ("recall", r), ("f1", f)):
             ci[name] = (float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5)))
         sig = sig.with_fields(bootstrap=f"{bootstrap}x{seed}")
-    return SpanScores(micro, per_type, len(gold), str(sig), ci)
+    inputs = {side: rep.to_dict() for side, rep in (("gold", gold_report), ("pred", pred_report)) if rep is not None}
+    return SpanScores(micro, per_type, len(gold), str(sig), ci, inputs)
 
