@@ -194,6 +194,9 @@ def test_build_report_scores_equal_evaluate_and_flags_errors():
     ref = evaluate_spans(tgt, [tgt[0], tgt[1].with_spans(())], scheme="iob2", repair="begin")  # as the inspector states them
     assert rep.scores is not None and rep.scores.f1 == pytest.approx(ref.f1) and rep.scores.signature == ref.signature
     assert rep.pred_is_projection
+    # schemes that differ are stated per side, in the form `projner evaluate` uses
+    mixed = build_report(src, tgt, als, H, gold=tgt, gold_scheme="iob1", pred_scheme="iob2")
+    assert "scheme:gold=iob1,pred=iob2|" in str(mixed.scores.signature)
 
 
 def test_build_report_refuses_mismatched_gold():

@@ -27,6 +27,7 @@ from projner.data.formats import ReadOptions, check_alignments, read_corpus, rea
 from projner.errors import E, ProjnerError
 from projner.evaluate.projection import ProjectionStats, projection_stats
 from projner.evaluate.spans import SpanScores, evaluate_spans
+from projner.signature import side_value
 from projner.project.base import EntityProjection, Outcome, Projection
 from projner.types import Alignment, ParallelPair, Sentence, Span
 
@@ -329,8 +330,8 @@ def build_report(
     scores = None
     if gold is not None:
         evaluated = [t.unlabelled().with_spans(r.pred) for t, r in zip(tgt, reports)]
-        gs = gold_scheme or "none"
-        scheme = gs if gs == pred_scheme else f"{gs}/{pred_scheme}"
+        # as `projner evaluate --gold GOLD --pred PRED` signs it (both files read with one repair policy)
+        scheme = side_value(gold_scheme or "none", pred_scheme)
         scores = evaluate_spans(gold, evaluated, scheme=scheme, repair=repair, extra_signature=extra_signature)
     sig = projector.signature()
     if not sig.startswith("projner-project:"):  # as `projner project` prints it
