@@ -1,6 +1,6 @@
 from projner.data.formats import write_corpus
 from projner.data.schemes import encode
-from projner.ner.transfer import in_language, model_transfer
+from projner.evaluate.transfer import in_language, model_transfer
 from projner.types import Sentence, Span
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from projner.errors import E, ProjnerError
+from projner.evaluate.tuning import tune_weights
 from projner.project.base import Outcome
 from projner.project.candidates import CapitalisationModel
 from projner.project.matching import CandidateProjector, build_projector, project_sentences
@@ -156,7 +157,7 @@ def test_tune_weights_on_dev():
     gold = pair.tgt.with_spans([Span(2, 4, "PER")])
     proj = CandidateProjector("fusion", "greedy", threshold=0.2)
     golds = [gold, COMPOUND.tgt.with_spans([Span(1, 2, "ORG"), Span(3, 5, "PER")])]
-    tuned, results = proj.tune([pair, COMPOUND], golds, step=0.25)
+    tuned, results = tune_weights(proj, [pair, COMPOUND], golds, step=0.25)
     assert len(results) == 5  # align=1, 0.75/0.25, ..., string=1
     by_w = {r["weights"]: r["f1"] for r in results}
     assert by_w["align=1,string=0"] < 1.0 and by_w["align=0,string=1"] < 1.0  # each alone fails somewhere
@@ -164,10 +165,10 @@ def test_tune_weights_on_dev():
     assert project_sentences(tuned, [pair])[0].spans[0].key == (2, 4, "PER")
     assert proj.weights == {"align": 0.7, "string": 0.3}  # the original is unchanged
     with pytest.raises(ProjnerError) as ei:
-        proj.tune([], [])
+        tune_weights(proj, [], [])
     assert ei.value.code is E.E126
     with pytest.raises(ProjnerError):
-        proj.tune([pair], [])
+        tune_weights(proj, [pair], [])
 
 
 def test_pairs_are_not_mutated():

@@ -116,7 +116,7 @@ def test_parallel_length_mismatch(tmp_path):
 
 
 def test_parallel_translator_with_markers(tmp_path):
-    from projner.translate.markers import MarkerProjector
+    from projner.project.markers import MarkerProjector
     from projner.types import Sentence, Span
 
     s = tmp_path / "src.txt"

@@ -6,7 +6,7 @@ from projner.errors import E, ProjnerError
 from projner.translate.langcodes import (
     M2M100_CODES, NLLB_LANGUAGES, closest_supported, codes_in_region, iso639_3, language_name, to_m2m100, to_nllb,
 )
-from projner.translate.seq2seq import LanguageTokens, detect_family
+from projner.translate.frontend import LanguageTokens, detect_family
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ import pytest
 from projner.errors import E, ProjnerError
 from projner.project.base import Outcome
 from projner.translate.base import Translation, Translator
-from projner.translate.markers import (
-    MarkerProjector, decode_markers, mark_sentence, marker_stats, project_with_markers,
-)
+from projner.project.markers import MarkerProjector, marker_stats, project_with_markers
+from projner.translate.markers import decode_markers, mark_sentence
 from projner.types import Sentence, Span
 
 LEX = {"the": "ile", "man": "mtu", "saw": "aliona", "in": "katika", "and": "na", "met": "alikutana", "today": "leo"}

@@ -10,7 +10,8 @@ Methods (which candidates, which default score weights):
             ``ner`` with a model and ``translation`` with a translation model
 
 Weights given explicitly (``"align=1,string=0.3"``) replace the defaults; they can also be
-tuned on a dev split (:meth:`CandidateProjector.tune`). Solvers: :mod:`projner.project.solvers`.
+tuned on a dev split (:func:`projner.evaluate.tuning.tune_weights`, which scores F1). Solvers:
+:mod:`projner.project.solvers`; run statistics: :mod:`projner.project.matching_stats`.
 The projected span takes the source entity's type.
 
 >>> proj = build_projector("ngram", solver="ilp", threshold=0.3)
@@ -20,14 +21,12 @@ The projected span takes the source entity's type.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from projner.errors import E, ProjnerError
-from projner.evaluate.signature import Signature
 from projner.project.base import EntityProjection, Outcome, Projection
 from projner.project.candidates import (
     DEFAULT_MAX_LEN_CAP,
@@ -37,6 +36,7 @@ from projner.project.candidates import (
     alignment_candidates,
     build_candidates,
 )
+from projner.project.matching_stats import MatchingStats
 from projner.project.scores import (
     AlignmentScorer,
     FusionScorer,
@@ -47,10 +47,10 @@ from projner.project.scores import (
     TranslationScorer,
     format_weights,
     parse_weights,
-    simplex_grid,
 )
 from projner.project.solvers import DEFAULT_MAX_VARS, SOLVERS, MatchProblem, Solution, solve, solve_greedy, solve_ilp
 from projner.registry import projectors
+from projner.signature import Signature
 from projner.types import ParallelPair, Sentence, Span
 
 METHODS = ("ngram", "ner", "fusion")
@@ -71,86 +71,6 @@ def default_weights(method: str, has_ner: bool, has_translation: bool) -> dict[s
     if has_translation:
         w["translation"] = 0.2
     return w
-
-
-def _pct(xs: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q)) if len(xs) else 0.0
-
-
-@dataclass
-class MatchingStats:
-    """What the last :meth:`CandidateProjector.project` call did. Times in milliseconds."""
-
-    solver: str
-    n_pairs: int = 0
-    n_entities: int = 0
-    n_projected: int = 0
-    n_candidates: int = 0
-    objective: float = 0.0  # total score of the chosen assignments
-    greedy_objective: float | None = None  # when greedy was run alongside (solver ilp, or compare)
-    optimum: float | None = None  # exact optimum when the ILP was run
-    n_problems: int = 0  # pairs with at least one source entity
-    n_greedy_below_optimum: int = 0
-    n_shortcut: int = 0  # ILP proven optimal by the greedy upper bound, HiGHS not called
-    solve_ms: list[float] = field(default_factory=list)
-    greedy_ms: list[float] = field(default_factory=list)
-    ilp_ms: list[float] = field(default_factory=list)
-    events: Counter = field(default_factory=Counter)  # counted fallbacks and odd inputs
-    fallback_messages: list[str] = field(default_factory=list)  # first few, verbatim
-
-    @property
-    def gap(self) -> float | None:
-        """Relative objective gap of greedy to the ILP optimum (0 = greedy optimal)."""
-        if self.greedy_objective is None or self.optimum is None or self.optimum <= 0:
-            return None
-        return (self.optimum - self.greedy_objective) / self.optimum
-
-    @property
-    def share_greedy_below_optimum(self) -> float | None:
-        if self.optimum is None or not self.n_problems:
-            return None
-        return self.n_greedy_below_optimum / self.n_problems
-
-    def to_dict(self) -> dict:
-        return {
-            "solver": self.solver,
-            "n_pairs": self.n_pairs,
-            "n_entities": self.n_entities,
-            "n_projected": self.n_projected,
-            "n_candidates": self.n_candidates,
-            "objective": self.objective,
-            "greedy_objective": self.greedy_objective,
-            "optimum": self.optimum,
-            "gap": self.gap,
-            "share_greedy_below_optimum": self.share_greedy_below_optimum,
-            "n_shortcut": self.n_shortcut,
-            "solve_ms_median": _pct(self.solve_ms, 50),
-            "solve_ms_p99": _pct(self.solve_ms, 99),
-            "greedy_ms_median": _pct(self.greedy_ms, 50),
-            "greedy_ms_p99": _pct(self.greedy_ms, 99),
-            "ilp_ms_median": _pct(self.ilp_ms, 50),
-            "ilp_ms_p99": _pct(self.ilp_ms, 99),
-            "events": dict(sorted(self.events.items())),
-            "fallback_messages": list(self.fallback_messages),
-        }
-
-    def format(self) -> str:
-        d = self.to_dict()
-        lines = [
-            f"{self.solver}: {self.n_projected}/{self.n_entities} entities projected in {self.n_pairs} pairs "
-            f"({self.n_candidates} candidates)",
-            f"objective {self.objective:.4f}; solve time median {d['solve_ms_median']:.3f} ms, p99 {d['solve_ms_p99']:.3f} ms",
-        ]
-        if self.optimum is not None and self.greedy_objective is not None:
-            lines.append(
-                f"greedy {self.greedy_objective:.4f} vs optimum {self.optimum:.4f} (gap {100 * (self.gap or 0):.3f}%); "
-                f"greedy below optimum in {self.n_greedy_below_optimum}/{self.n_problems} sentences; "
-                f"ILP shortcut in {self.n_shortcut}"
-            )
-        if self.events:
-            lines.append("events: " + ", ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
-        lines.extend(f"  {m}" for m in self.fallback_messages[:3])
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -360,11 +280,14 @@ class CandidateProjector:
 
     def project(self, pairs: Sequence[ParallelPair]) -> list[Projection]:
         """One :class:`Projection` per pair; statistics of the run land in ``self.stats``."""
-        scored = self.score_pairs(pairs)
-        projections, self.stats = self._solve_all(scored, self.weights)
+        projections, self.stats = self.project_scored(self.score_pairs(pairs))
         return projections
 
-    def _solve_all(self, scored: Sequence[ScoredPair], weights: Mapping[str, float]) -> tuple[list[Projection], MatchingStats]:
+    def project_scored(self, scored: Sequence[ScoredPair]) -> tuple[list[Projection], MatchingStats]:
+        """Projections of already scored pairs (:meth:`score_pairs`) with this projector's weights and
+        threshold, and the run's statistics; ``self.stats`` is left alone (weight tuning calls this
+        once per grid point on the same scored pairs)."""
+        weights = self.weights
         st = MatchingStats(solver=self.solver, n_pairs=len(scored))
         run_greedy = self.solver == "ilp" or self.compare
         run_ilp = self.solver == "ilp" or self.compare
@@ -448,51 +371,8 @@ class CandidateProjector:
                 )
         return Projection(tuple(sorted(spans)), tuple(verdicts))
 
-    # ------------------------------------------------------------------ tuning
-
-    def tune(
-        self,
-        dev_pairs: Sequence[ParallelPair],
-        dev_gold: Sequence[Sentence],
-        *,
-        components: Sequence[str] | None = None,
-        step: float = 0.25,
-        thresholds: Sequence[float] | None = None,
-    ) -> tuple["CandidateProjector", list[dict]]:
-        """Grid search over a simplex of weights (entries multiples of ``step`` summing to 1),
-        optionally also over ``thresholds``, maximising strict F1 of the projected target spans
-        against ``dev_gold``. Returns the best projector (ties: first in grid order) and every
-        grid point's result."""
-        from projner.evaluate.spans import evaluate_spans
-
-        dev_pairs = list(dev_pairs)
-        if not dev_pairs:
-            raise ProjnerError(E.E126, detail="a non-empty dev split")
-        if len(dev_gold) != len(dev_pairs):
-            raise ProjnerError(E.E126, detail=f"one gold target sentence per dev pair ({len(dev_gold)} for {len(dev_pairs)})")
-        names = list(components) if components is not None else sorted(self.available_components())
-        scored = self.score_pairs(dev_pairs, names)
-        grid = simplex_grid(names, step)
-        ths = list(thresholds) if thresholds is not None else [self.threshold]
-        results = []
-        best: tuple[float, int] | None = None
-        for t in ths:
-            for w in grid:
-                trial = self.with_weights(w)
-                trial.threshold = float(t)
-                projs, _ = trial._solve_all(scored, trial.weights)
-                pred = [sp.pair.tgt.with_spans(pr.spans) for sp, pr in zip(scored, projs)]
-                f1 = evaluate_spans(dev_gold, pred).f1
-                results.append({"weights": format_weights(w), "threshold": float(t), "f1": f1})
-                if best is None or f1 > best[0] + 1e-12:
-                    best = (f1, len(results) - 1)
-        assert best is not None
-        chosen = results[best[1]]
-        tuned = self.with_weights(chosen["weights"])
-        tuned.threshold = chosen["threshold"]
-        return tuned, results
-
     def available_components(self) -> list[str]:
+        """The score components this projector can use (what weight tuning searches over by default)."""
         names = ["align", "string"]
         if self.ner_model is not None:
             names.append("ner")

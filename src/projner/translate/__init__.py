@@ -5,7 +5,8 @@
 ``projner.translator.parallel.v1`` translations already on disk — :mod:`projner.translate.parallel`
 
 Language codes (ISO 639-1/639-3 ↔ NLLB-200 / M2M100) are in :mod:`projner.translate.langcodes`;
-EasyProject marker-based projection in :mod:`projner.translate.markers`. Importing the package registers all three backends;
+EasyProject markers (marking and decoding) in :mod:`projner.translate.markers`, the projection
+with them in :mod:`projner.project.markers`. Importing the package registers all three backends;
 torch and ctranslate2 are imported only when a backend is built.
 """
 

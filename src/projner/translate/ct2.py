@@ -19,12 +19,11 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import translators
-from projner.translate.base import Translation, Translator, batches_by_length, join_pieces, check_pairs, check_texts
-from projner.translate.seq2seq import LONG_INPUT_MODES, LanguageTokens, TokenizerFrontend
+from projner.translate.base import Translator
+from projner.translate.frontend import LONG_INPUT_MODES, LanguageTokens, TokenizerFrontend
 
 
 def _import_ct2():
@@ -114,59 +113,30 @@ class CT2Translator(TokenizerFrontend, Translator):
     def _toks(self, ids: list[int]) -> list[str]:
         return self.tokenizer.convert_ids_to_tokens(ids)
 
-    def _scored(self, src_tok: list[list[str]], tgt_tok: list[list[str]], n_forced: int) -> list[tuple[float, int]]:
-        res = self.translator.score_batch(src_tok, tgt_tok, max_batch_size=self.batch_size, max_input_length=0)
+    def _score_outputs(self, batch: list[list[int]], outputs: list[list[str]], n_forced: int) -> list[tuple[float, int]]:
+        src_tok = [self._toks(ids) for ids in batch]
+        res = self.translator.score_batch(src_tok, outputs, max_batch_size=self.batch_size, max_input_length=0)
         out = []
         for r in res:
             lp = list(r.log_probs)[n_forced:]
             out.append((float(sum(lp)), len(lp)))
         return out
 
-    def score(self, src_texts: Sequence[str], tgt_texts: Sequence[str], src: str, tgt: str) -> list[float]:
-        s, t = check_pairs(src_texts, tgt_texts)
-        self.langs.check(src, tgt)
-        if not s:
-            return []
-        src_ids = self._encode_src(s, src, tgt)
-        self._check_lengths(src_ids, s)
-        labels, n_forced = self._encode_tgt(t, tgt)
+    def _score_ids(self, src_ids: list[list[int]], labels: list[list[int]], n_forced: int) -> list[tuple[float, int]]:
         # CTranslate2 appends the end token itself
         tgt_tok = [self._toks(lab[:-1] if lab and lab[-1] == self.eos_id else lab) for lab in labels]
-        return [tot / max(cnt, 1) for tot, cnt in self._scored([self._toks(x) for x in src_ids], tgt_tok, n_forced)]
+        return self._score_outputs(src_ids, tgt_tok, n_forced)
 
-    def translate(self, sentences: Sequence[str], src: str, tgt: str) -> list[Translation]:
-        texts = check_texts(sentences)
-        if not texts:
-            return []
-        self.langs.check(src, tgt)
-        forced = self.langs.family in ("nllb", "m2m100")
-        tgt_tok = self.langs.token(tgt) if forced else None
-        pieces, piece_ids, owner = self._pieces(texts, src, tgt)
-        results: list[tuple[str, float, int]] = [("", 0.0, 0)] * len(pieces)
-        n_forced = 1 if forced else 0
-        for idx in batches_by_length([len(x) for x in piece_ids], self.batch_size):
-            src_tok = [self._toks(piece_ids[i]) for i in idx]
-            res = self.translator.translate_batch(
-                src_tok, target_prefix=[[tgt_tok] for _ in idx] if forced else None, beam_size=self.beam,
-                max_decoding_length=self.max_length, max_input_length=0, return_scores=False,
-            )
-            hyps = [list(r.hypotheses[0]) for r in res]
-            for h in hyps:
-                if len(h) >= self.max_length:
-                    self.counts["output_cut"] += 1
-            ids = [self.tokenizer.convert_tokens_to_ids(h[n_forced:]) for h in hyps]
-            texts_out = self.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-            scored = self._scored(src_tok, hyps, n_forced) if self.with_scores else [(0.0, 0)] * len(idx)
-            for k, i in enumerate(idx):
-                results[i] = (texts_out[k].strip(), scored[k][0], scored[k][1])
-        self.counts["sentences"] += len(texts)
-        return join_pieces(owner, results, self.with_scores)
-
-    def signature(self) -> str:
-        return (
-            f"ct2(model={self.model_name},family={self.langs.family},beam={self.beam},"
-            f"max_length={self.max_length},long_inputs={self.long_inputs})"
+    def _generate(self, batch: list[list[int]], tgt_token: str | None, n_forced: int) -> tuple[list[list[int]], list[list[str]]]:
+        res = self.translator.translate_batch(
+            [self._toks(ids) for ids in batch], target_prefix=None if tgt_token is None else [[tgt_token] for _ in batch],
+            beam_size=self.beam, max_decoding_length=self.max_length, max_input_length=0, return_scores=False,
         )
+        hyps = [list(r.hypotheses[0]) for r in res]
+        for h in hyps:
+            if len(h) >= self.max_length:
+                self.counts["output_cut"] += 1
+        return [self.tokenizer.convert_tokens_to_ids(h[n_forced:]) for h in hyps], hyps
 
 
 @translators.register("projner.translator.ct2.v1")
