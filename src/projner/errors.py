@@ -33,6 +33,17 @@ class E(str, Enum):
     E019 = "Tokens differ between parallel inputs: {detail}."
     E020 = "Missing optional dependency {package!r}: install it with `pip install {hint}`."
     E021 = "External tool failed: {detail}."
+    # E022–E039: data formats, tag checks, writers and evaluation (projner.data, projner.evaluate)
+    E022 = "Control character U+{codepoint:04X} in {what} {text!r}: no control character but TAB may appear in text (they are invisible, and tools disagree on them)."
+    E023 = "Lower-case tag {tag!r}: tag prefixes and O are upper case (types are case-sensitive); write {suggest!r}."
+    E024 = "Token {token!r} (sentence {sentence}, word {word}) cannot be written as {fmt}: {reason}; {hint}."
+    # E040–E059: command line, file system and output transactions (projner.cli, projner.data.transaction)
+    E040 = "Cannot read {what}: {detail}."
+    E041 = "Cannot write {what}: {detail}."
+    E042 = "No space left on the device while writing {what}: {detail}."
+    E043 = "File system error: {detail}."
+    E044 = "The experiment config has {n} problem(s):{detail}"
+    E045 = "{failed} of {total} experiment runs failed{detail}."
     # E100–E119: neural word alignment and offline encoders (projner.align.neural, projner.models)
     E100 = "Cannot convert the packed model: {detail}."
     E101 = "Not a usable encoder model {model!r}: {detail}."
@@ -65,6 +76,12 @@ class E(str, Enum):
     E148 = "The tagger has not been trained or loaded yet: call fit() or load() first."
     E149 = "Cannot load transformer model {name!r}: {detail}."
     E150 = "Unknown tagger backend {backend!r}; known: {known}."
+    E151 = "The encoder {path!r} that this fast tagger was trained on is missing: {detail}. Restore it, or load with encoder=<its new folder>."
+    E152 = "The encoder {path!r} changed since this fast tagger was trained (fingerprint {found}, expected {expected}): retrain the tagger or restore the original encoder."
+    E153 = "Layers {layers} are out of range for {model!r}: it has {n_layers} layers (0 = embeddings, 1..{n_layers} = transformer layers, negative = counted from the top)."
+    E154 = "Cannot load encoder {model!r} for word features: {detail}."
+    E155 = "Embedding cache {path!r} is unusable: {detail}."
+    E156 = "Fast tagger head weights are unusable: {detail}."
     # E160–E179: the inspector (projner.inspect)
     E160 = "{what} does not match the target sentences: {detail}."
     E161 = "Unknown inspect output format {fmt!r}; known: {known}."

@@ -57,3 +57,29 @@ def test_translate_train_cli_with_parallel_files(world, tmp_path, capsys):
     pred = tmp_path / "pred.conll"
     main(["tag", "--model", str(out), str(world / "masakhaner2" / "xx" / "test.txt"), "--out", str(pred)])
     assert len(read_corpus(str(pred)).sentences) == 40
+
+
+def test_pipeline_commands_name_missing_and_unwritable_files(world, tmp_path, capsys):
+    test = world / "masakhaner2" / "xx" / "test.txt"
+    missing = tmp_path / "missing.en"
+    with pytest.raises(SystemExit) as ei:
+        main(["translate-test", str(test), "--lang", "xx", "--out", str(tmp_path / "p.conll"), "--translations", str(missing),
+              "--data", str(world), "--cache", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "[E040]" in err and str(missing) in err and "the translations" in err
+    with pytest.raises(SystemExit) as ei:
+        main(["translate-train", "--lang", "xx", "--src", str(tmp_path), "--tgt", str(test), "--out", str(tmp_path / "m"),
+              "--data", str(world), "--cache", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "[E040]" in err and "is a directory" in err and "Traceback" not in err
+    # an --out that cannot be written fails before the pipeline runs, naming it
+    en = tmp_path / "test.en"
+    en.write_text("".join(" ".join(s.tokens) + "\n" for s in read_corpus(str(test)).sentences), encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(SystemExit) as ei:
+        main(["translate-test", str(test), "--lang", "xx", "--out", str(blocker / "p.conll"), "--translations", str(en),
+              "--data", str(world), "--cache", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "[E041]" in err and str(blocker / "p.conll") in err
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("label*"))

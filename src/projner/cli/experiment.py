@@ -17,14 +17,24 @@ def run_cmd(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Cache folder (default: config, $PROJNER_CACHE, ~/.cache/projner)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: config, $PROJNER_DATA, ../shared/data)."),
     langs: Optional[str] = typer.Option(None, "--langs", help="Only these languages, comma-separated."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate the config and list the runs; run nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate the whole config (parameters, data folder, languages, files) and list the runs; run nothing."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any run fails (default: only when every run fails)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No cache log."),
 ) -> None:
-    """Validate CONFIG, run every grid cell (finished steps come from the cache), write the results folder."""
-    from projner.pipeline.experiment import load_config, run_experiment
+    """Validate CONFIG, run every grid cell (finished steps come from the cache), write the results folder.
+
+    Every problem of the config is reported before anything runs (exit status 2), each with the
+    config file and line. A failing run does not stop the others: it is recorded as an error in
+    results.md and counted on stderr. Exit status 1 when every run failed (or, with --strict, when
+    any run failed); 0 otherwise.
+    """
+    from projner.errors import E, ProjnerError
+    from projner.pipeline.config_check import validate_experiment
+    from projner.pipeline.experiment import load_config, run_experiment, run_status
 
     cfg = load_config(config)
     langs_l = [x.strip() for x in langs.split(",") if x.strip()] if langs else None
+    validate_experiment(cfg, data=None if data is None else str(data), languages=langs_l)
     specs = [s for s in cfg.runs() if langs_l is None or s.lang in langs_l]
     if dry_run:
         typer.echo(f"{cfg.name}: {len(specs)} runs")
@@ -35,6 +45,16 @@ def run_cmd(
                          languages=langs_l, verbose=not quiet, log=lambda m: typer.echo(m, err=True))
     typer.echo((out / "results.md").read_text(encoding="utf-8"))
     typer.echo(f"results in {out}", err=True)
+    status = run_status(out, [s.run_id for s in specs])
+    failed = len(status["error"])
+    if failed:
+        total = failed + len(status["ok"])
+        msg = ProjnerError(E.E045, failed=failed, total=total, detail=f" ({', '.join(status['error'][:5])}"
+                           f"{', ...' if failed > 5 else ''}; see Errors in {out / 'results.md'})")
+        if not status["ok"] or strict:
+            typer.echo(f"error: {msg}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"warning: {msg}", err=True)
 
 
 @app.command("report")

@@ -44,7 +44,8 @@ def inspect_cmd(
 ) -> None:
     """Show per sentence pair what happened to every entity: projected where, dropped why, right or wrong vs gold."""
     from projner.data.formats import ReadOptions
-    from projner.data.textio import atomic_write
+    from projner.data.paths import require_input
+    from projner.data.transaction import atomic_outputs
     from projner.inspect.verdicts import inspect_files
     from projner.pipeline.files import projector_params
 
@@ -52,6 +53,10 @@ def inspect_cmd(
         raise ProjnerError(E.E161, fmt=fmt, known=", ".join(FORMATS))
     if limit < 1:
         raise ProjnerError(E.E162, detail=f"--limit must be at least 1, not {limit}")
+    for path, what in ((src, "the source file"), (tgt, "the target file"), (align, "the alignment file"),
+                       (pred, "the prediction file"), (gold, "the gold file")):
+        if path is not None:
+            require_input(path, what)
     params = projector_params(
         method, max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep,
         strip_determiners=strip_determiners, solver=solver, weights=weights, threshold=threshold,
@@ -65,7 +70,7 @@ def inspect_cmd(
 
         page = render_report_html(report, title=title, page_size=page_size)
         target = out or Path("inspect.html")
-        with atomic_write(target) as fh:
+        with atomic_outputs() as tx, tx.open(target, what="the page") as fh:
             fh.write(page)
         typer.echo(
             f"wrote {target} ({len(report.pairs)} pairs, {report.n_error_pairs} with errors, {len(page) / 1e6:.1f} MB)", err=True
@@ -83,7 +88,7 @@ def inspect_cmd(
     if out is None:
         sys.stdout.write(text)
     else:
-        with atomic_write(out) as fh:
+        with atomic_outputs() as tx, tx.open(out) as fh:
             fh.write(text)
 
 

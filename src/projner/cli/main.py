@@ -104,11 +104,17 @@ def align(
             raise ProjnerError(__import__("projner.errors").errors.E.E020, package=str(exc.name), hint="projner[neural]") from None
         params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device,
                       pooling=pooling, precision=precision, cache_dir=str(cache_dir) if cache_dir else None, progress=not quiet)
-    res = align_files(
-        str(src), str(tgt), str(out), aligner=aligner, params=params,
-        extra_src=str(extra_src) if extra_src else None, extra_tgt=str(extra_tgt) if extra_tgt else None,
-        options=_options(nfc=nfc, strip_zero_width=strip_zero_width), scores=scores,
-    )
+    from projner.data.formats import write_pharaoh
+    from projner.data.transaction import atomic_outputs
+
+    with atomic_outputs() as tx:
+        tx.path(out, "the alignments")  # an unwritable --out fails before the aligner runs
+        res = align_files(
+            str(src), str(tgt), None, aligner=aligner, params=params,
+            extra_src=str(extra_src) if extra_src else None, extra_tgt=str(extra_tgt) if extra_tgt else None,
+            options=_options(nfc=nfc, strip_zero_width=strip_zero_width), scores=scores,
+        )
+        tx.write(out, lambda p: write_pharaoh(p, res.alignments, scores=scores))
     if not quiet:
         for r in res.reports:
             _err(r)
@@ -155,32 +161,40 @@ def project(
         solver=solver, weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
         translation=translation, unaligned_weight=unaligned_weight, ilp_max_vars=ilp_max_vars,
     )
-    res = project_files(
-        str(src), str(tgt), str(align), str(out), method=method, params=params,
-        options=_options(scheme, repair, nfc, strip_zero_width), label_map=label_map,
-    )
+    from projner.data.formats import write_corpus
+    from projner.data.transaction import atomic_outputs
+
+    # --out and --report are committed together: an unwritable report leaves no --out either
+    with atomic_outputs() as tx:
+        tx.path(out, "the projected output")
+        if report is not None:
+            tx.path(report, "the report")
+        res = project_files(
+            str(src), str(tgt), str(align), None, method=method, params=params,
+            options=_options(scheme, repair, nfc, strip_zero_width), label_map=label_map,
+        )
+        fmt = "jsonl" if str(out).endswith((".jsonl", ".json")) else "conll"
+        tx.write(out, lambda p: write_corpus(p, res.sentences, fmt=fmt))
+        st = res.stats
+        if report is not None:
+            verdicts = [
+                {
+                    "pair": i,
+                    "source": [e.source.start, e.source.end, e.source.label],
+                    "target": None if e.target is None else [e.target.start, e.target.end, e.target.label],
+                    "outcome": e.outcome.value,
+                    "detail": e.detail,
+                }
+                for i, p in enumerate(res.projections)
+                for e in p.entities
+            ]
+            with tx.open(report) as fh:
+                json.dump({"signature": res.signature, "stats": st.to_dict(), "entities": verdicts}, fh, ensure_ascii=False)
     if not quiet:
         for r in res.reports:
             _err(r)
-    st = res.stats
     _err(f"projected {st.n_projected}/{st.n_source} source entities (projection rate {st.rate:.4f}); outcomes {dict(st.outcomes)}")
     _err(res.signature)
-    if report is not None:
-        from projner.data.textio import atomic_write
-
-        verdicts = [
-            {
-                "pair": i,
-                "source": [e.source.start, e.source.end, e.source.label],
-                "target": None if e.target is None else [e.target.start, e.target.end, e.target.label],
-                "outcome": e.outcome.value,
-                "detail": e.detail,
-            }
-            for i, p in enumerate(res.projections)
-            for e in p.entities
-        ]
-        with atomic_write(report) as fh:
-            json.dump({"signature": res.signature, "stats": st.to_dict(), "entities": verdicts}, fh, ensure_ascii=False)
 
 
 @app.command()
@@ -229,17 +243,33 @@ def convert(
     token_col: int = TokColOpt,
     tag_col: int = TagColOpt,
     empty_token: str = EmptyTokOpt,
+    unsafe_tokens: str = typer.Option(
+        "error", "--unsafe-tokens",
+        help="A token the output format cannot hold (whitespace in txt; TAB, line break, edge space in CoNLL): "
+        "error, or replace (each such character becomes '_', counted).",
+    ),
 ) -> None:
-    """Convert between formats and tag schemes (repairs and normalisations are reported)."""
+    """Convert between formats and tag schemes (repairs and normalisations are reported).
+
+    An empty sentence stays a sentence: an empty line in txt, "tokens": [] in JSONL, and the
+    block `-EMPTY-<TAB>O` in CoNLL (read back as an empty sentence).
+    """
     from projner.pipeline.files import convert_file
 
     c = convert_file(
         str(src), str(dst), from_format=from_format, to_format=to_format, to_scheme=scheme,
         options=_options(in_scheme, repair, nfc, strip_zero_width, token_col, tag_col, labels, empty_token),
-        label_map=label_map,
+        label_map=label_map, unsafe_tokens=unsafe_tokens,
     )
     _err(c.report.summary())
-    _err(f"wrote {len(c)} sentences to {dst} ({scheme})")
+    if c.label_map:
+        _err("  label map: " + ", ".join(f"{k}={v}" for k, v in c.label_map.items()))
+    w = c.written
+    _err(f"wrote {w.n_sentences} sentences to {dst} ({w.scheme})")
+    if w.repairs:
+        _err("  write repairs: " + ", ".join(f"{k}={v}" for k, v in w.repairs.items()))
+        for ex in w.repair_examples[:3]:
+            _err(f"    e.g. {ex}")
 
 
 @app.command()
@@ -263,79 +293,131 @@ def info() -> None:
     for mod in ("projner.align.eflomal", "projner.align.neural", "projner.project.heuristic", "projner.project.matching", "projner.ner", "projner.translate"):
         try:
             importlib.import_module(mod)
-        except ImportError:
-            pass
+        except ImportError as exc:
+            if not _is_missing_optional(exc):
+                raise
     typer.echo(f"projner {__version__}")
     for name in ("aligners", "projectors", "taggers", "translators", "scorers"):
         typer.echo(f"{name}: {', '.join(getattr(registry, name).names()) or '-'}")
 
 
-def _mount_optional() -> None:
-    """Commands from other packages; each is optional so a partial install still runs."""
-    try:
-        from projner.cli import models as models_cli
+def _is_missing_optional(exc: ImportError) -> bool:
+    """True when ``exc`` says an optional third-party package is absent (not a bug in projner)."""
+    name = getattr(exc, "name", None)
+    return bool(name) and name.split(".")[0] != "projner"
 
-        app.add_typer(models_cli.app, name="models", help="Prepare offline models (e.g. e5-small).")
-    except ImportError:
-        pass
-    try:
-        from projner.cli import ner as ner_cli
 
-        ner_cli.register(app)
-    except ImportError:
-        pass
-    try:
-        from projner.cli import inspect_cmd
+def _mount_models(target: typer.Typer, mod) -> None:
+    target.add_typer(mod.app, name="models", help="Prepare offline models (e.g. e5-small).")
 
-        inspect_cmd.register(app)
-    except ImportError:
-        pass
-    try:
-        from projner.cli import translate_cmd
 
-        translate_cmd.register(app)
-    except ImportError:
-        pass
-    try:
-        from projner.cli import scale as scale_cli
+def _mount_experiment(target: typer.Typer, mod) -> None:
+    target.add_typer(mod.app, name="experiment", help="Run and report experiment grids (translate-train) and research studies.")
 
-        scale_cli.register(app)
-    except ImportError:
-        pass
-    try:
-        from projner.cli import pipelines as pipelines_cli
 
-        pipelines_cli.register(app)
-    except ImportError:
-        pass
-    try:
-        from projner.cli import experiment as experiment_cli
+def _mount_register(target: typer.Typer, mod) -> None:
+    mod.register(target)
 
-        app.add_typer(experiment_cli.app, name="experiment", help="Run and report experiment grids (translate-train) and research studies.")
-    except ImportError:
-        pass
+
+# (module, how it joins the app); each is optional so a partial install still runs
+OPTIONAL_COMMANDS = (
+    ("projner.cli.models", _mount_models),
+    ("projner.cli.ner", _mount_register),
+    ("projner.cli.inspect_cmd", _mount_register),
+    ("projner.cli.translate_cmd", _mount_register),
+    ("projner.cli.scale", _mount_register),
+    ("projner.cli.pipelines", _mount_register),
+    ("projner.cli.experiment", _mount_experiment),
+)
+
+
+def _mount_optional(target: Optional[typer.Typer] = None, import_module=None) -> list[str]:
+    """Mount the commands of other modules; returns the modules skipped for a missing optional package.
+
+    Only an ImportError naming a third-party package is skipped: one naming a projner module is a
+    bug and is raised, so that a subcommand never vanishes silently.
+    """
+    import importlib
+
+    target = app if target is None else target
+    load = import_module or importlib.import_module
+    skipped = []
+    for mod_name, mount in OPTIONAL_COMMANDS:
+        try:
+            mod = load(mod_name)
+        except ImportError as exc:
+            if not _is_missing_optional(exc):
+                raise
+            skipped.append(mod_name)
+            continue
+        mount(target, mod)
+    return skipped
 
 
 _mount_optional()
 
 
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(ClickException classes, Abort classes) of this typer: typer >= 0.2x vendors click as
+    ``typer._click``; older typer raises the separate ``click`` package's classes. Both are caught."""
+    click_exc: list[type] = []
+    abort: list[type] = [typer.Abort]
+    for mod_name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            import importlib
+
+            mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        if hasattr(mod, "ClickException"):
+            click_exc.append(mod.ClickException)
+        if hasattr(mod, "Abort"):
+            abort.append(mod.Abort)
+    return tuple(click_exc), tuple(abort)
+
+
+def _show_click_error(exc) -> int:
+    """One line for a usage error (plus a hint naming the command's --help); click's own text otherwise."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `projner` or `projner experiment` alone: the help
+        exc.show()
+        return int(getattr(exc, "exit_code", 2))
+    msg = " ".join(str(exc.format_message()).split())
+    if ctx is not None and getattr(exc, "exit_code", 1) == 2:
+        _err(f"error: {msg}")
+        _err(f"Try '{ctx.command_path} --help' for help.")
+    else:
+        _err(f"error: {msg}")
+    return int(getattr(exc, "exit_code", 1))
+
+
 def main(argv: Optional[List[str]] = None) -> None:
+    """The console script (``projner = projner.cli.main:main``).
+
+    Exit status: 0 success; 1 a command that ran but failed (e.g. every run of an experiment);
+    2 a usage error (missing or unknown option, bad value) or an input/output error
+    (``error: [Ennn] FILE:LINE: message``, never a traceback); 130 interrupted.
+    """
+    click_exc, abort_exc = _click_exceptions()
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False, prog_name="projner")
     except ProjnerError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
-    except (typer.Exit,) as exc:  # pragma: no cover
+    except typer.Exit as exc:  # pragma: no cover - standalone_mode=False returns the code instead
         sys.exit(exc.exit_code)
-    except Exception as exc:
-        import click
+    except click_exc as exc:
+        sys.exit(_show_click_error(exc))
+    except abort_exc:
+        _err("Aborted!")
+        sys.exit(130)
+    except OSError as exc:  # the commands name their files; this is the fallback that still names one
+        from projner.data.paths import os_error
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+        _err(f"error: {os_error(exc)}")
+        sys.exit(2)
+    if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:  # typer.Exit(code) in a command
+        sys.exit(rv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,14 +10,15 @@ import typer
 
 from projner.errors import E, ProjnerError
 
-BACKENDS = ("crf", "transformer")
+BACKENDS = ("crf", "transformer", "fast")
 
 
 def _read(path: Path, scheme: str, label_map: Optional[str], quiet: bool):
     from projner.data.formats import ReadOptions, read_corpus
     from projner.data.labelmaps import load_label_map
+    from projner.data.paths import require_input
 
-    corpus = read_corpus(path, options=ReadOptions(scheme=scheme))
+    corpus = read_corpus(require_input(path), options=ReadOptions(scheme=scheme))
     if not quiet:
         typer.echo(corpus.report.summary(), err=True)
     sents = corpus.sentences
@@ -31,21 +32,23 @@ def _read(path: Path, scheme: str, label_map: Optional[str], quiet: bool):
 def train_cmd(
     train: Path = typer.Option(..., "--train", help="Training data (CoNLL columns, JSONL; any scheme)."),
     out: Path = typer.Option(..., "--out", help="Model folder to write (meta.json + backend files)."),
-    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: early stopping (transformer), dev F1 report."),
-    backend: str = typer.Option("crf", "--backend", help="crf or transformer."),
-    model: Optional[str] = typer.Option(None, "--model", help="transformer: encoder folder or hub name."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: early stopping (transformer, fast), dev F1 report."),
+    backend: str = typer.Option("crf", "--backend", help="crf, transformer, or fast (frozen encoder run once, vectors cached, light CRF head trained on top)."),
+    model: Optional[str] = typer.Option(None, "--model", help="transformer, fast: encoder folder or hub name (fast: default the prepared e5-small)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map labels of train and dev first (e.g. conll->masakhaner)."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of the inputs: auto, iob1, iob2, bioes, io."),
-    epochs: int = typer.Option(3, help="transformer: maximum epochs."),
-    lr: float = typer.Option(5e-5, help="transformer: learning rate."),
-    batch_size: int = typer.Option(16, help="transformer: windows per batch."),
+    epochs: Optional[int] = typer.Option(None, help="transformer, fast: maximum epochs (default 3; fast 15)."),
+    lr: Optional[float] = typer.Option(None, help="transformer, fast: learning rate (default 5e-5; fast 1e-3)."),
+    batch_size: Optional[int] = typer.Option(None, help="transformer: windows per batch (default 16); fast: sentences per batch (default 32)."),
     max_length: Optional[int] = typer.Option(None, help="transformer: subwords per window (default: the model limit)."),
     freeze_layers: int = typer.Option(0, help="transformer: freeze embeddings and this many lowest layers."),
     freeze_embeddings: bool = typer.Option(False, "--freeze-embeddings", help="transformer: freeze the embeddings (much faster on CPU for large vocabularies)."),
-    patience: int = typer.Option(2, help="transformer: epochs without dev improvement before stopping."),
-    device: str = typer.Option("auto", help="transformer: auto, cpu, cuda."),
-    threads: Optional[int] = typer.Option(None, help="transformer: CPU threads (default: torch's choice)."),
+    patience: Optional[int] = typer.Option(None, help="transformer, fast: epochs without dev improvement before stopping (default 2; fast 3)."),
+    layers: Optional[str] = typer.Option(None, "--layers", help="fast: encoder layers whose vectors are concatenated, e.g. -4,-3,-2,-1 (0 = embeddings, negative = from the top; default: the backend's)."),
+    embed_cache: Optional[Path] = typer.Option(None, "--embed-cache", help="fast: word-vector cache folder (default $PROJNER_CACHE/embeddings)."),
+    device: str = typer.Option("auto", help="transformer, fast: auto, cpu, cuda."),
+    threads: Optional[int] = typer.Option(None, help="transformer, fast: CPU threads (default: torch's choice)."),
     max_iterations: int = typer.Option(150, help="crf: maximum L-BFGS iterations."),
     c1: float = typer.Option(0.05, help="crf: L1 regularisation."),
     c2: float = typer.Option(0.01, help="crf: L2 regularisation."),
@@ -61,11 +64,17 @@ def train_cmd(
     dev_s = _read(dev, scheme, label_map, quiet) if dev is not None else None
     if backend == "crf":
         tagger = taggers.create("crf", c1=c1, c2=c2, max_iterations=max_iterations, seed=seed, progress=not quiet)
+    elif backend == "fast":
+        opt = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("patience", patience),
+                                 ("layers", layers)) if v is not None}
+        tagger = taggers.create("fast", model=model, max_length=max_length, device=device, threads=threads,
+                                cache_dir=embed_cache, seed=seed, progress=not quiet, **opt)
     else:
         if not model:
             raise ProjnerError(E.E018, detail="--backend transformer needs --model <encoder folder or hub name>")
-        tagger = taggers.create("transformer", model=model, epochs=epochs, lr=lr, batch_size=batch_size,
-                                max_length=max_length, freeze_layers=freeze_layers, freeze_embeddings=freeze_embeddings, patience=patience,
+        tagger = taggers.create("transformer", model=model, epochs=3 if epochs is None else epochs, lr=5e-5 if lr is None else lr,
+                                batch_size=16 if batch_size is None else batch_size, max_length=max_length, freeze_layers=freeze_layers,
+                                freeze_embeddings=freeze_embeddings, patience=2 if patience is None else patience,
                                 device=device, seed=seed, threads=threads, progress=not quiet)
     tagger.fit(train_s, dev_s)
     tagger.save(out)
@@ -85,7 +94,8 @@ def tag_cmd(
 ) -> None:
     """Tag sentences with a saved model or an installed spaCy pipeline."""
     from projner.data.formats import ReadOptions, read_corpus, write_corpus
-    from projner.data.textio import atomic_write
+    from projner.data.paths import require_input
+    from projner.data.transaction import atomic_outputs
     from projner.ner.io import SPACY_PREFIX, load_tagger
 
     overrides: dict = {"progress": not quiet}
@@ -93,20 +103,26 @@ def tag_cmd(
         if not model.startswith(SPACY_PREFIX):
             raise ProjnerError(E.E018, detail="--label-map applies to spacy:PIPELINE models only")
         overrides["label_map"] = label_map
-    tagger = load_tagger(model, **overrides)
-    corpus = read_corpus(input, options=ReadOptions(scheme=scheme))
-    if not quiet:
-        typer.echo(corpus.report.summary(), err=True)
-    wanted = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
-    pred = tagger.predict([s.unlabelled() for s in corpus.sentences], labels=wanted)
-    fmt = "jsonl" if out.suffix.lower() in (".jsonl", ".json") else "conll"
-    n = write_corpus(out, pred, fmt=fmt, scheme=out_scheme)
-    if scores is not None:
-        with atomic_write(scores) as fh:
-            for s in pred:
-                fh.write(json.dumps({"tokens": list(s.tokens), "spans": [
-                    {"start": sp.start, "end": sp.end, "label": sp.label, "score": sp.score} for sp in s.spans]},
-                    ensure_ascii=False) + "\n")
+    require_input(input)
+    # --out and --scores are committed together (or neither is written)
+    with atomic_outputs() as tx:
+        tx.path(out, "the tagged output")
+        if scores is not None:
+            tx.path(scores, "the scores")
+        tagger = load_tagger(model, **overrides)
+        corpus = read_corpus(input, options=ReadOptions(scheme=scheme))
+        if not quiet:
+            typer.echo(corpus.report.summary(), err=True)
+        wanted = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
+        pred = tagger.predict([s.unlabelled() for s in corpus.sentences], labels=wanted)
+        fmt = "jsonl" if out.suffix.lower() in (".jsonl", ".json") else "conll"
+        n = tx.write(out, lambda p: write_corpus(p, pred, fmt=fmt, scheme=out_scheme))
+        if scores is not None:
+            with tx.open(scores) as fh:
+                for s in pred:
+                    fh.write(json.dumps({"tokens": list(s.tokens), "spans": [
+                        {"start": sp.start, "end": sp.end, "label": sp.label, "score": sp.score} for sp in s.spans]},
+                        ensure_ascii=False) + "\n")
     typer.echo(json.dumps({"out": str(out), "sentences": n, "entities": sum(len(s.spans) for s in pred)}))
 
 

@@ -71,12 +71,16 @@ def translate_test_cmd(
 ) -> None:
     """Translate TEST into English, label it, align, project the labels back onto the original words."""
     from projner.data.formats import read_corpus, write_corpus
+    from projner.data.transaction import atomic_outputs
     from projner.pipeline.cache import StepRunner
     from projner.pipeline.translate_test import TranslateTestConfig, translate_test
     from projner.pipeline.translate_train import ProjectionConfig, nfc_tokens
 
     if (mt is None) == (translations is None):
         raise ProjnerError(E.E202, detail="give exactly one of --mt MODEL or --translations FILE")
+    _require_inputs((test, "the test file"), (translations, "the translations"), (back_translations, "the back-translations"),
+                    *((x, "an --align-extra-src file") for x in align_extra_src),
+                    *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
     runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
     if translations is not None:
         translator = _file_translator(runner, test, translations, back_translations, lang)
@@ -87,8 +91,10 @@ def translate_test_cmd(
                               projection=ProjectionConfig(method=method, strip_determiners=True),
                               test=str(test), labels=tuple(x for x in labels.split(",") if x),
                               data=None if data is None else str(data))
-    res, pred = translate_test(cfg, translator, runner=runner)
-    write_corpus(str(out), list(pred))
+    with atomic_outputs() as tx:
+        tx.path(out, "the predictions")  # an unwritable --out fails before the pipeline runs
+        res, pred = translate_test(cfg, translator, runner=runner)
+        tx.write(out, lambda p: write_corpus(str(p), list(pred)))
     gold = read_corpus(str(test))
     if any(s.spans for s in nfc_tokens(gold.sentences)):
         typer.echo(f"F1 {res.f1:.4f}  P {res.precision:.4f}  R {res.recall:.4f}  ({res.n_test} sentences)")
@@ -97,6 +103,15 @@ def translate_test_cmd(
     if st:
         _err(f"projection rate {st.get('projection_rate', 0):.3f}; untranslated {res.info.get('untranslated', 0)}")
     _err(f"wrote {len(pred)} sentences to {out}")
+
+
+def _require_inputs(*items) -> None:
+    """E040 for the first (path, what) whose path is given but is not a readable file."""
+    from projner.data.paths import require_input
+
+    for path, what in items:
+        if path is not None:
+            require_input(path, what)
 
 
 class _TwoFiles:
@@ -180,6 +195,9 @@ def translate_train_cmd(
 
     if tgt is None and mt is None:
         raise ProjnerError(E.E202, detail="give --tgt (parallel target side) or --mt (MT model to translate --src)")
+    _require_inputs((src, "the English file"), (tgt, "the target file"), (test, "the test file"),
+                    *((x, "an --align-extra-src file") for x in align_extra_src),
+                    *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
     parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None
                 else ParallelConfig(kind="translate", src=str(src)))
     params = {"model": encoder} if backend == "transformer" and encoder else {}

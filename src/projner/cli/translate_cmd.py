@@ -50,49 +50,62 @@ def translate_cmd(
 ) -> None:
     """Translate IN into OUT, one translation per line (written atomically); or --markers projection."""
     from projner.data.formats import detect_format, read_corpus, write_corpus
-    from projner.data.textio import atomic_write, read_lines
+    from projner.data.paths import require_input
+    from projner.data.textio import read_lines
+    from projner.data.transaction import atomic_outputs
 
+    require_input(src_file)
     params = dict(beam=beam, batch_size=batch_size, max_length=max_length, device=device, long_inputs=long_inputs)
     if backend == "ct2" and tokenizer:
         params["tokenizer"] = tokenizer
     if markers:
-        from projner.translate.markers import MarkerProjector
+        from projner.project.markers import MarkerProjector
 
         corpus = read_corpus(str(src_file))
         if corpus.report.scheme is None:
             raise ProjnerError(E.E187, file=str(src_file), detail="--markers needs a labelled input (CoNLL or JSONL with tags)")
-        tr = make_translator(backend, model, **params)
-        proj = MarkerProjector(tr, src_lang, tgt_lang, style=style)
-        results = proj.project(corpus.sentences)
-        empty = sum(1 for t, _ in results if not t.tokens)
-        if empty and detect_format(str(out)) == "conll":
-            _err(f"warning: {empty} translations are empty; CoNLL output skips them (use .jsonl to keep lines parallel)")
-        write_corpus(str(out), [t for t, _ in results])
+        # OUT and --report are committed together (or neither is written)
+        with atomic_outputs() as tx:
+            tx.path(out, "the translation")
+            if report is not None:
+                tx.path(report, "the report")
+            tr = make_translator(backend, model, **params)
+            proj = MarkerProjector(tr, src_lang, tgt_lang, style=style)
+            results = proj.project(corpus.sentences)
+            empty = sum(1 for t, _ in results if not t.tokens)
+            if empty and detect_format(str(out)) == "conll":
+                _err(f"warning: {empty} translations are empty; CoNLL output skips them (use .jsonl to keep lines parallel)")
+            tx.write(out, lambda path: write_corpus(str(path), [t for t, _ in results]))
+            if report is not None:
+                ents = [
+                    {"sentence": i, "source": [e.source.start, e.source.end, e.source.label],
+                     "target": None if e.target is None else [e.target.start, e.target.end, e.target.label],
+                     "outcome": e.outcome.value, "detail": e.detail}
+                    for i, (_, p) in enumerate(results) for e in p.entities
+                ]
+                with tx.open(report) as fh:
+                    json.dump({"signature": proj.signature(), "stats": proj.stats.to_dict(), "entities": ents}, fh, ensure_ascii=False)
         _err(proj.stats.format())
         _err(f"projner-translate:1|{proj.signature()}")
-        if report is not None:
-            ents = [
-                {"sentence": i, "source": [e.source.start, e.source.end, e.source.label],
-                 "target": None if e.target is None else [e.target.start, e.target.end, e.target.label],
-                 "outcome": e.outcome.value, "detail": e.detail}
-                for i, (_, p) in enumerate(results) for e in p.entities
-            ]
-            with atomic_write(report) as fh:
-                json.dump({"signature": proj.signature(), "stats": proj.stats.to_dict(), "entities": ents}, fh, ensure_ascii=False)
         return
     if detect_format(str(src_file)) == "txt":
         lines = read_lines(str(src_file))
     else:
         lines = [" ".join(s.tokens) for s in read_corpus(str(src_file)).sentences]
-    tr = make_translator(backend, model, **params)
-    outs = tr.translate(lines, src_lang, tgt_lang)
-    with atomic_write(out) as fh:
-        for t in outs:
-            fh.write(t.text.replace("\n", " ") + "\n")
-    if scores is not None:
-        with atomic_write(scores) as fh:
+    # OUT and --scores are committed together (or neither is written)
+    with atomic_outputs() as tx:
+        tx.path(out, "the translation")
+        if scores is not None:
+            tx.path(scores, "the scores")
+        tr = make_translator(backend, model, **params)
+        outs = tr.translate(lines, src_lang, tgt_lang)
+        with tx.open(out) as fh:
             for t in outs:
-                fh.write(("nan" if t.score is None else f"{t.score:.6f}") + "\n")
+                fh.write(t.text.replace("\n", " ") + "\n")
+        if scores is not None:
+            with tx.open(scores) as fh:
+                for t in outs:
+                    fh.write(("nan" if t.score is None else f"{t.score:.6f}") + "\n")
     counts = dict(getattr(tr, "counts", {}) or {})
     _err(f"translated {len(outs)} sentences into {out}" + (f"; {counts}" if counts else ""))
     _err(f"projner-translate:1|{tr.signature()}")

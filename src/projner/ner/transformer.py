@@ -24,7 +24,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -162,6 +162,11 @@ class TransformerTagger:
     def _load_tokenizer(self, name: str):
         from transformers import AutoTokenizer
 
+        from projner.data.paths import missing_model_folder
+
+        missing = missing_model_folder(name)  # a path-like name is a folder, never a hub id
+        if missing:
+            raise ProjnerError(E.E149, name=name, detail=missing)
         try:
             tok = AutoTokenizer.from_pretrained(name)
         except (OSError, ValueError) as exc:
@@ -291,10 +296,17 @@ class TransformerTagger:
             return self._fit(train, dev)
 
     def _fit(self, train: Sequence[Sentence], dev: Sequence[Sentence] | None) -> "TransformerTagger":
-        torch = _torch()
-        from transformers import AutoModelForTokenClassification, get_linear_schedule_with_warmup
-
         labels = check_training_data(train, dev)
+        self._init_model(labels)
+        index = {t: i for i, t in enumerate(self._tags)}
+        y = [np.array([index[t] for t in to_tags(s)], dtype=np.int64) for s in train]
+        windows = self._windows(train)
+        return self._train(windows, lambda ws: self.model(**self._batch(ws, y)).loss, n_train=len(train), dev=dev)
+
+    def _init_model(self, labels: tuple[str, ...]) -> None:
+        """Seed, load the tokenizer and the encoder with a fresh head over ``labels``' IOB2 tags, freeze."""
+        from transformers import AutoModelForTokenClassification
+
         tags = tag_names(labels)
         seed_everything(self.seed)
         self.tokenizer = self._load_tokenizer(self.model_name)
@@ -308,9 +320,16 @@ class TransformerTagger:
         self._labels, self._tags = labels, tags
         self.model.to(self.device)
         self._freeze()
-        index = {t: i for i, t in enumerate(tags)}
-        y = [np.array([index[t] for t in to_tags(s)], dtype=np.int64) for s in train]
-        windows = self._windows(train)
+
+    def _train(self, windows: Sequence[_Window], batch_loss: Callable[[list[_Window]], object], *, n_train: int,
+               dev: Sequence[Sentence] | None = None, loss_name: str = "loss", digits: int = 4) -> "TransformerTagger":
+        """The training loop: ``batch_loss(windows)`` is the loss of one batch (the hook for other
+        objectives, e.g. soft targets); AdamW, linear warm-up/decay, clipping, length-grouped
+        seeded batches; with ``dev``, early stopping on strict span F1 and the best epoch kept.
+        ``info.history`` records the mean loss per epoch under ``loss_name`` (rounded to ``digits``)."""
+        torch = _torch()
+        from transformers import get_linear_schedule_with_warmup
+
         p = self.params
         steps_per_epoch = (len(windows) + p["batch_size"] - 1) // p["batch_size"]
         total = steps_per_epoch * p["epochs"]
@@ -329,8 +348,7 @@ class TransformerTagger:
             self.model.train()
             loss_sum = 0.0
             for idx in _length_grouped_batches(rng, [len(w.input_ids) for w in windows], p["batch_size"]):
-                batch = self._batch([windows[i] for i in idx], y)
-                loss = self.model(**batch).loss
+                loss = batch_loss([windows[i] for i in idx])
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
@@ -339,7 +357,7 @@ class TransformerTagger:
                 loss_sum += float(loss.detach())
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.3f}")
-            rec = {"epoch": epoch, "loss": round(loss_sum / max(1, steps_per_epoch), 4)}
+            rec = {"epoch": epoch, loss_name: round(loss_sum / max(1, steps_per_epoch), digits)}
             if dev is not None and len(dev):
                 f1 = strict_f1(dev, self.predict(dev))
                 rec["dev_f1"] = round(f1, 4)
@@ -355,7 +373,7 @@ class TransformerTagger:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.info = {"train_seconds": round(time.perf_counter() - t0, 2), "history": history,
-                     "n_train": len(train), "n_windows": len(windows)}
+                     "n_train": n_train, "n_windows": len(windows)}
         if best_state is not None:
             self.info.update(best_epoch=best_epoch, dev_f1=round(best_f1, 4))
         return self
@@ -369,8 +387,22 @@ class TransformerTagger:
             return self._predict(sentences, labels)
 
     def _predict(self, sentences: Sequence[Sentence], labels: Iterable[str] | None) -> list[Sentence]:
-        torch = _torch()
         wanted = restrict_labels(self._labels, labels)
+        out = []
+        for s, pm in zip(sentences, self._word_probs(sentences)):
+            if pm is None:
+                out.append(s.with_spans(()))
+                continue
+            best = pm.argmax(axis=1)
+            tags = [self._tags[k] for k in best]
+            marg = [{t: float(pm[w, k]) for k, t in enumerate(self._tags)} for w in range(len(s))]
+            out.append(s.with_spans(keep_labels(span_scores(tags, marg), wanted)))
+        return out
+
+    def _word_probs(self, sentences: Sequence[Sentence]) -> list[np.ndarray | None]:
+        """Per sentence, the softmax over tags of each word's first subword ``[words, tags]``
+        (None for an empty sentence); a word in several windows takes the most central one."""
+        torch = _torch()
         windows = self._windows(sentences)
         probs: list[np.ndarray | None] = [None] * len(sentences)
         centrality: list[np.ndarray | None] = [None] * len(sentences)
@@ -397,16 +429,7 @@ class TransformerTagger:
                     centrality[w.sent][pos[better]] = cen[better]
         if was_training:
             self.model.train()
-        out = []
-        for s, pm in zip(sentences, probs):
-            if pm is None:
-                out.append(s.with_spans(()))
-                continue
-            best = pm.argmax(axis=1)
-            tags = [self._tags[k] for k in best]
-            marg = [{t: float(pm[w, k]) for k, t in enumerate(self._tags)} for w in range(len(s))]
-            out.append(s.with_spans(keep_labels(span_scores(tags, marg), wanted)))
-        return out
+        return probs
 
     # ------------------------------------------------------------------ persistence
 

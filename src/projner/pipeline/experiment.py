@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import time
@@ -44,6 +43,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from projner.data.textio import atomic_write, read_lines
 from projner.errors import E, ProjnerError
 from projner.pipeline.cache import StepRunner
+from projner.pipeline.config_check import did_you_mean
+from projner.pipeline.report import build_report, load_runs, markdown_table, report_folder, run_status  # noqa: F401  (re-exported)
 from projner.pipeline.translate_train import (
     DEFAULT_LABELS,
     FILTERS,
@@ -90,7 +91,7 @@ class _V:
         if not isinstance(v, str):
             self.fail(path, f"expected a string, got {_tname(v)}")
         if choices is not None and v not in choices:
-            self.fail(path, f"unknown {what} {v!r}; known: {', '.join(choices)}")
+            self.fail(path, f"unknown {what} {v!r}{did_you_mean(v, choices)}; known: {', '.join(choices)}")
         return v
 
     def opt_str(self, v, path):
@@ -313,11 +314,11 @@ def parse_config(obj: Any, file: str | None = None):
     for name, p in pa.items():
         for i, ex in enumerate(p.get("align_extra", [])):
             if ex not in pa:
-                v.fail(f"parallel.{name}.align_extra[{i}]", f"unknown parallel data {ex!r}; known: {', '.join(pa)}")
+                v.fail(f"parallel.{name}.align_extra[{i}]", f"unknown parallel data {ex!r}{did_you_mean(ex, list(pa))}; known: {', '.join(pa)}")
     for name, a in al.items():
         for i, ex in enumerate(a.get("extra", [])):
             if ex not in pa:
-                v.fail(f"aligners.{name}.extra[{i}]", f"unknown parallel data {ex!r}; known: {', '.join(pa)}")
+                v.fail(f"aligners.{name}.extra[{i}]", f"unknown parallel data {ex!r}{did_you_mean(ex, list(pa))}; known: {', '.join(pa)}")
     gs = top["grid"]
     for gi, g in enumerate(gs):
         gp = "grid" if len(gs) == 1 and not isinstance(obj.get("grid"), list) else f"grid[{gi}]"
@@ -325,7 +326,7 @@ def parse_config(obj: Any, file: str | None = None):
                                  ("parallel", pa, "parallel data"), ("models", mo, "model")):
             for i, n in enumerate(g.get(key, [])):
                 if n not in table:
-                    v.fail(f"{gp}.{key}[{i}]", f"unknown {what} {n!r}; known: {', '.join(table)}")
+                    v.fail(f"{gp}.{key}[{i}]", f"unknown {what} {n!r}{did_you_mean(n, list(table))}; known: {', '.join(table)}")
     return ExperimentConfig(
         name=top.get("name", Path(file).stem if file else "experiment"), output=top.get("output"),
         data=top.get("data"), cache=top.get("cache"), labels=tuple(top.get("labels", DEFAULT_LABELS)),
@@ -361,13 +362,19 @@ def load_config(path: str | os.PathLike):
     p = Path(path)
     if not p.is_file():
         raise ProjnerError(E.E201, file=str(p), detail="no such file")
+    text = "\n".join(read_lines(p))
     try:
-        obj = yaml.safe_load("\n".join(read_lines(p)))
+        obj = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProjnerError(E.E201, file=str(p), line=(mark.line + 1) if mark else None,
                            detail=str(getattr(exc, "problem", exc))) from None
-    return parse_config(obj, str(p))
+    try:
+        return parse_config(obj, str(p))
+    except ProjnerError as exc:  # name the line of the key path (E200 "grid.aligners[1]: ...")
+        from projner.pipeline.config_check import with_line
+
+        raise with_line(exc, text) from None
 
 
 # ----------------------------------------------------------------------------- building configs
@@ -489,148 +496,3 @@ def _run_study(cfg, out: Path, runner: StepRunner, data: str | None, languages: 
                    "seconds": round(time.perf_counter() - t0, 2)}, fh, indent=1)
     report_folder(out)
     return out
-
-
-def report_folder(folder: str | os.PathLike) -> Path:
-    """The generic report of a results folder plus, for a study, the study's own tables and plots."""
-    d = Path(folder)
-    path = build_report(d)
-    meta = d / "experiment.json"
-    study = None
-    if meta.is_file():
-        try:
-            study = json.loads(meta.read_text(encoding="utf-8")).get("study")
-        except (OSError, json.JSONDecodeError):
-            study = None
-    if study:
-        from projner.registry import studies
-        from projner.research.base import load_study_modules
-
-        load_study_modules()
-        studies.get(study)().report(d)
-    return path
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def load_runs(folder: str | os.PathLike) -> list[dict]:
-    d = Path(folder)
-    files = sorted((d / "runs").glob("*.json")) if (d / "runs").is_dir() else []
-    if not files:
-        raise ProjnerError(E.E204, folder=str(d), detail="no runs/*.json")
-    runs = []
-    for f in files:
-        try:
-            runs.append(json.loads(f.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ProjnerError(E.E204, folder=str(d), detail=f"{f.name} is not valid JSON ({exc})") from None
-    rank = {"transfer": 0, "gold": 1, "projection": 2, "projection+english": 3}
-    runs.sort(key=lambda r: (rank.get(r.get("system"), 4), r.get("label", "")))  # without experiment.json
-    order_file = d / "experiment.json"
-    if order_file.is_file():
-        try:
-            order = {rid: i for i, rid in enumerate(json.loads(order_file.read_text(encoding="utf-8")).get("order", []))}
-            runs.sort(key=lambda r: order.get(r.get("run_id"), len(order)))
-        except (OSError, json.JSONDecodeError):
-            pass
-    return runs
-
-
-def _table(runs: Sequence[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
-    langs: list[str] = []
-    systems: list[str] = []
-    cells: dict[tuple[str, str], dict] = {}
-    for r in runs:
-        if r["lang"] not in langs:
-            langs.append(r["lang"])
-        if r["label"] not in systems:
-            systems.append(r["label"])
-        cells[(r["label"], r["lang"])] = r
-    return langs, systems, cells
-
-
-def markdown_table(runs: Sequence[dict]) -> str:
-    langs, systems, cells = _table(runs)
-    head = "| system | " + " | ".join(langs) + " | mean |"
-    lines = [head, "|---|" + "---:|" * (len(langs) + 1)]
-    for s in systems:
-        vals, row = [], []
-        for lang in langs:
-            r = cells.get((s, lang))
-            if r is None:
-                row.append("")
-            elif r.get("status") != "ok":
-                row.append("error")
-            else:
-                vals.append(r["f1"])
-                row.append(f"{r['f1']:.3f}")
-        mean = f"{sum(vals) / len(vals):.3f}" if vals and len(vals) == len(langs) else (f"({sum(vals) / len(vals):.3f})" if vals else "")
-        lines.append(f"| {s} | " + " | ".join(row) + f" | {mean} |")
-    return "\n".join(lines)
-
-
-def build_report(folder: str | os.PathLike) -> Path:
-    """(Re)write ``results.md``, ``f1.png`` and ``precision_recall.png`` from ``runs/*.json``."""
-    d = Path(folder)
-    runs = load_runs(d)
-    ok = [r for r in runs if r.get("status") == "ok"]
-    parts = [f"# {runs[0].get('experiment', d.name)}", "",
-             "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), ""]
-    sigs = sorted({r["signature"] for r in ok if r.get("signature")})
-    if sigs:
-        parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
-    prj = [r for r in ok if str(r.get("system", "")).startswith("projection") and (r.get("info") or {}).get("projection")]
-    if prj:
-        parts += ["| run | parallel pairs | projection rate | training sentences | P | R | s |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for r in prj:
-            st = (r.get("info") or {}).get("projection", {})
-            rate = st.get("projection", {}).get("projection_rate")
-            parts.append(f"| {r['run_id']} | {(r.get('info') or {}).get('n_parallel', '')} | "
-                         f"{'' if rate is None else f'{rate:.3f}'} | {st.get('filter', {}).get('out', '')} | "
-                         f"{r['precision']:.3f} | {r['recall']:.3f} | {r.get('seconds', '')} |")
-        parts.append("")
-    errs = [r for r in runs if r.get("status") != "ok"]
-    if errs:
-        parts += ["Errors:", ""] + [f"* {r['run_id']}: {r.get('error')}" for r in errs] + [""]
-    with atomic_write(d / "results.md") as fh:
-        fh.write("\n".join(parts))
-    if ok:
-        _plots(ok, d)
-    return d / "results.md"
-
-
-def _plots(runs: Sequence[dict], d: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    langs, systems, cells = _table(runs)
-    n = max(len(systems), 1)
-    width = 0.8 / n
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(langs) + 2), 4.5))
-    for k, s in enumerate(systems):
-        xs = [i + (k - (n - 1) / 2) * width for i in range(len(langs))]
-        ys = [cells[(s, lang)]["f1"] if (s, lang) in cells else math.nan for lang in langs]
-        ax.bar(xs, ys, width, label=s)
-    ax.set_xticks(range(len(langs)))
-    ax.set_xticklabels(langs)
-    ax.set_ylabel("strict span F1")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    fig.savefig(d / "f1.png", dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for s in systems:
-        pts = [(cells[(s, lang)]["recall"], cells[(s, lang)]["precision"]) for lang in langs if (s, lang) in cells]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=s, s=18)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    fig.savefig(d / "precision_recall.png", dpi=110)
-    plt.close(fig)

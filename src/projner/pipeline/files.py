@@ -18,6 +18,7 @@ from projner.data.formats import (
     write_pharaoh,
 )
 from projner.data.labelmaps import load_label_map
+from projner.data.paths import os_error, require_input
 from projner.errors import E, ProjnerError
 from projner.evaluate.projection import ProjectionStats, projection_stats
 from projner.evaluate.spans import SpanScores, evaluate_spans
@@ -26,10 +27,13 @@ from projner.registry import aligners, projectors
 from projner.types import Alignment, ParallelPair, Sentence
 
 
-def _read(path: str | Path, fmt: str | None, options: ReadOptions) -> Corpus:
-    if not Path(path).exists():
-        raise ProjnerError(E.E018, detail=f"file not found: {path}")
-    return read_corpus(path, fmt, options)
+def _read(path: str | Path, fmt: str | None, options: ReadOptions, what: str = "the input file") -> Corpus:
+    """The corpus at ``path``; a missing file, a directory or an unreadable file is E040 naming it."""
+    require_input(path, what)
+    try:
+        return read_corpus(path, fmt, options)
+    except OSError as exc:
+        raise os_error(exc, path, what=what, writing=False) from None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def project_files(
 ) -> ProjectResult:
     s = _read(src, src_format, options)
     t = _read(tgt, tgt_format, options)
+    require_input(align, "the alignment file")
     als = read_pharaoh(align)
     check_alignments(als, s.sentences, t.sentences, path=align, src_path=src, tgt_path=tgt)
     src_sents = s.sentences
@@ -204,10 +209,10 @@ def evaluate_files(
         lm = load_label_map(label_map)
         gs, _ = lm.map_sentences(gs)
         ps, _ = lm.map_sentences(ps)
-    scheme = g.report.scheme if g.report.scheme == p.report.scheme else f"{g.report.scheme}/{p.report.scheme}"
-    scores = evaluate_spans(
-        gs, ps, labels=labels, scheme=scheme or "none", repair=options.repair, bootstrap=bootstrap,
-        gold_name=gold, pred_name=pred, extra_signature={"map": label_map} if label_map else None,
+    scores = evaluate_spans(  # the signature and the JSON state each file's scheme, repair policy and repairs
+        gs, ps, labels=labels, bootstrap=bootstrap, gold_name=gold, pred_name=pred,
+        gold_report=g.report, pred_report=p.report, gold_lines=g.lines, pred_lines=p.lines,
+        extra_signature={"map": label_map} if label_map else None,
     )
     return scores, (g.report.summary(), p.report.summary())
 
@@ -221,13 +226,14 @@ def convert_file(
     to_scheme: str = "iob2",
     options: ReadOptions = ReadOptions(),
     label_map: str | None = None,
-) -> Corpus:
+    unsafe_tokens: str = "error",
+):
+    """Read, map labels, write: a :class:`projner.data.convert.Converted` with the reading report
+    and the writing report (counted repairs: unsafe tokens replaced, IO merges)."""
+    from projner.data.convert import convert_corpus
+
     c = _read(src, from_format, options)
-    sents = c.sentences
-    if label_map:
-        sents, _ = load_label_map(label_map).map_sentences(sents)
-    write_corpus(dst, sents, fmt=to_format, scheme=to_scheme)
-    return c
+    return convert_corpus(c, dst, to_format=to_format, to_scheme=to_scheme, label_map=label_map, unsafe_tokens=unsafe_tokens)
 
 
 def _version() -> str:

@@ -1,0 +1,172 @@
+"""The generic report of a results folder: ``results.md``, ``f1.png`` and ``precision_recall.png``
+from ``runs/*.json`` alone (``projner experiment report DIR``), and run status counts."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+from projner.data.textio import atomic_write
+from projner.errors import E, ProjnerError
+
+
+def report_folder(folder: str | os.PathLike) -> Path:
+    """The generic report of a results folder plus, for a study, the study's own tables and plots."""
+    d = Path(folder)
+    path = build_report(d)
+    meta = d / "experiment.json"
+    study = None
+    if meta.is_file():
+        try:
+            study = json.loads(meta.read_text(encoding="utf-8")).get("study")
+        except (OSError, json.JSONDecodeError):
+            study = None
+    if study:
+        from projner.registry import studies
+        from projner.research.base import load_study_modules
+
+        load_study_modules()
+        studies.get(study)().report(d)
+    return path
+
+
+def load_runs(folder: str | os.PathLike) -> list[dict]:
+    d = Path(folder)
+    files = sorted((d / "runs").glob("*.json")) if (d / "runs").is_dir() else []
+    if not files:
+        raise ProjnerError(E.E204, folder=str(d), detail="no runs/*.json")
+    runs = []
+    for f in files:
+        try:
+            runs.append(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ProjnerError(E.E204, folder=str(d), detail=f"{f.name} is not valid JSON ({exc})") from None
+    rank = {"transfer": 0, "gold": 1, "projection": 2, "projection+english": 3}
+    runs.sort(key=lambda r: (rank.get(r.get("system"), 4), r.get("label", "")))  # without experiment.json
+    order_file = d / "experiment.json"
+    if order_file.is_file():
+        try:
+            order = {rid: i for i, rid in enumerate(json.loads(order_file.read_text(encoding="utf-8")).get("order", []))}
+            runs.sort(key=lambda r: order.get(r.get("run_id"), len(order)))
+        except (OSError, json.JSONDecodeError):
+            pass
+    return runs
+
+
+def _table(runs: Sequence[dict]) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
+    langs: list[str] = []
+    systems: list[str] = []
+    cells: dict[tuple[str, str], dict] = {}
+    for r in runs:
+        if r["lang"] not in langs:
+            langs.append(r["lang"])
+        if r["label"] not in systems:
+            systems.append(r["label"])
+        cells[(r["label"], r["lang"])] = r
+    return langs, systems, cells
+
+
+def markdown_table(runs: Sequence[dict]) -> str:
+    langs, systems, cells = _table(runs)
+    head = "| system | " + " | ".join(langs) + " | mean |"
+    lines = [head, "|---|" + "---:|" * (len(langs) + 1)]
+    for s in systems:
+        vals, row = [], []
+        for lang in langs:
+            r = cells.get((s, lang))
+            if r is None:
+                row.append("")
+            elif r.get("status") != "ok":
+                row.append("error")
+            else:
+                vals.append(r["f1"])
+                row.append(f"{r['f1']:.3f}")
+        mean = f"{sum(vals) / len(vals):.3f}" if vals and len(vals) == len(langs) else (f"({sum(vals) / len(vals):.3f})" if vals else "")
+        lines.append(f"| {s} | " + " | ".join(row) + f" | {mean} |")
+    return "\n".join(lines)
+
+
+def build_report(folder: str | os.PathLike) -> Path:
+    """(Re)write ``results.md``, ``f1.png`` and ``precision_recall.png`` from ``runs/*.json``."""
+    d = Path(folder)
+    runs = load_runs(d)
+    ok = [r for r in runs if r.get("status") == "ok"]
+    parts = [f"# {runs[0].get('experiment', d.name)}", "",
+             "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), ""]
+    sigs = sorted({r["signature"] for r in ok if r.get("signature")})
+    if sigs:
+        parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
+    prj = [r for r in ok if str(r.get("system", "")).startswith("projection") and (r.get("info") or {}).get("projection")]
+    if prj:
+        parts += ["| run | parallel pairs | projection rate | training sentences | P | R | s |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in prj:
+            st = (r.get("info") or {}).get("projection", {})
+            rate = st.get("projection", {}).get("projection_rate")
+            parts.append(f"| {r['run_id']} | {(r.get('info') or {}).get('n_parallel', '')} | "
+                         f"{'' if rate is None else f'{rate:.3f}'} | {st.get('filter', {}).get('out', '')} | "
+                         f"{r['precision']:.3f} | {r['recall']:.3f} | {r.get('seconds', '')} |")
+        parts.append("")
+    errs = [r for r in runs if r.get("status") != "ok"]
+    if errs:
+        parts += ["Errors:", ""] + [f"* {r['run_id']}: {r.get('error')}" for r in errs] + [""]
+    with atomic_write(d / "results.md") as fh:
+        fh.write("\n".join(parts))
+    if ok:
+        _plots(ok, d)
+    return d / "results.md"
+
+
+def _plots(runs: Sequence[dict], d: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs, systems, cells = _table(runs)
+    n = max(len(systems), 1)
+    width = 0.8 / n
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(langs) + 2), 4.5))
+    for k, s in enumerate(systems):
+        xs = [i + (k - (n - 1) / 2) * width for i in range(len(langs))]
+        ys = [cells[(s, lang)]["f1"] if (s, lang) in cells else math.nan for lang in langs]
+        ax.bar(xs, ys, width, label=s)
+    ax.set_xticks(range(len(langs)))
+    ax.set_xticklabels(langs)
+    ax.set_ylabel("strict span F1")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(d / "f1.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for s in systems:
+        pts = [(cells[(s, lang)]["recall"], cells[(s, lang)]["precision"]) for lang in langs if (s, lang) in cells]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=s, s=18)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(d / "precision_recall.png", dpi=110)
+    plt.close(fig)
+
+
+def run_status(folder: str | os.PathLike, run_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Which of ``run_ids`` finished (``ok``), failed (``error``: status not ok or unreadable record)
+    or left no record (``missing``) in ``folder/runs``."""
+    out: dict[str, list[str]] = {"ok": [], "error": [], "missing": []}
+    for rid in run_ids:
+        path = Path(folder) / "runs" / f"{rid}.json"
+        if not path.is_file():
+            out["missing"].append(rid)
+            continue
+        try:
+            status = json.loads(path.read_text(encoding="utf-8")).get("status")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            status = None
+        out["ok" if status == "ok" else "error"].append(rid)
+    return out
