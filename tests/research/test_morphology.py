@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from projner.data.sigmorphon import InflectionEntry, InflectionTable
 from projner.errors import ProjnerError
-from projner.research.morphology import (
-    InflectionEntry,
-    InflectionTable,
-    MorphologyStudy,
-    augment_sentences,
-    changed_subset,
-    match_case,
-    paired_drop_ci,
-    perturb,
-)
+from projner.evaluate.bootstrap import paired_drop_ci
+from projner.research.morphology import MorphologyStudy, changed_subset
+from projner.research.perturb import augment_sentences, match_case, perturb
 from projner.types import Sentence, Span
 
 TABLE = [
@@ -221,7 +215,8 @@ def xx_world(tmp_path):
 
 def test_study_end_to_end_tiny(xx_world, tmp_path, monkeypatch):
     from projner.pipeline.experiment import parse_config, report_folder, run_experiment
-    from projner.pipeline.translate_train import AlignerConfig, LabellerConfig, ModelConfig, ParallelConfig
+    from projner.data.datasets import ParallelConfig
+    from projner.pipeline.config import AlignerConfig, LabellerConfig, ModelConfig
 
     fast = {"max_iterations": 30}
     standard = MorphologyStudy.standard_config
@@ -274,3 +269,23 @@ def test_study_missing_table_gives_error_records(xx_world, tmp_path):
     recs = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
     assert len(recs) == 2 and all(r["status"] == "error" and "xx.dev" in r["error"] for r in recs)
     assert "Errors:" in (out / "morphology.md").read_text()
+
+
+@pytest.mark.parametrize("exc, recorded", [(OSError(28, "No space left on device"), True),
+                                           (TypeError("a bug"), False)])
+def test_study_records_data_errors_but_propagates_bugs(xx_world, tmp_path, monkeypatch, exc, recorded):
+    from projner.pipeline.experiment import parse_config, run_experiment
+
+    def broken(self, *args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(MorphologyStudy, "_model", broken)
+    conf = parse_config({"study": "morphology", "languages": ["xx"], "rates": [0.5], "models": ["transfer"]})
+    if not recorded:  # a programming error is not turned into an error record
+        with pytest.raises(TypeError, match="a bug"):
+            run_experiment(conf, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(xx_world), verbose=False)
+        assert not list((tmp_path / "res" / "runs").glob("*.json"))
+        return
+    out = run_experiment(conf, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(xx_world), verbose=False)
+    recs = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert len(recs) == 2 and all(r["status"] == "error" and "No space left" in r["error"] for r in recs)

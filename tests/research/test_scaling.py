@@ -16,15 +16,15 @@ from synth import _conll, make  # noqa: E402
 from projner.errors import ProjnerError  # noqa: E402
 from projner.pipeline.cache import Cache, StepRunner  # noqa: E402
 from projner.pipeline.experiment import parse_config, report_folder, run_experiment  # noqa: E402
-from projner.pipeline.translate_train import (  # noqa: E402
+from projner.data.datasets import ParallelConfig  # noqa: E402
+from projner.pipeline.config import (  # noqa: E402
     AlignerConfig,
     LabellerConfig,
     ModelConfig,
-    ParallelConfig,
     ProjectionConfig,
     TranslateTrainConfig,
-    translate_train,
 )
+from projner.pipeline.translate_train import translate_train  # noqa: E402
 from projner.research.scaling import effective_size, permutation, subset_indices  # noqa: E402
 
 FAST = {"max_iterations": 30}
@@ -158,3 +158,21 @@ def test_tiny_study_end_to_end_resume_and_report(tmp_path):
     assert "## swa" in md and "| 50 | " in md and "= all" in md and "(all = 100)" in md
     assert (out / "learning_curves.png").stat().st_size > 1000
     assert "| mafand 20 | " in (out / "results.md").read_text()
+
+
+@pytest.mark.parametrize("exc, recorded", [(OSError(13, "Permission denied"), True), (TypeError("a bug"), False)])
+def test_unreadable_source_is_recorded_but_bugs_propagate(tmp_path, monkeypatch, exc, recorded):
+    import projner.research.scaling as scaling
+
+    def corpus(params, ctx, lang, source):
+        raise exc
+
+    monkeypatch.setattr(scaling, "_corpus", corpus)
+    cfg = parse_config({"study": "scaling", "languages": ["swa"], "sizes": ["all"], "sources": ["mafand"]})
+    if not recorded:  # a programming error is not turned into a run record
+        with pytest.raises(TypeError, match="a bug"):
+            run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(tmp_path), verbose=False)
+        return
+    out = run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(tmp_path), verbose=False)
+    rec = json.loads((out / "runs" / "swa__mafand__all.json").read_text())
+    assert rec["status"] == "error" and "Permission denied" in rec["error"]

@@ -15,16 +15,8 @@ from projner.ner import CrfTagger
 from projner.ner.base import tag_names
 from projner.pipeline.cache import Cache, StepRunner, read_sentences
 from projner.pipeline.experiment import parse_config, report_folder, run_experiment
-from projner.research.self_training import (
-    Teacher,
-    average_marginals,
-    common_marginals,
-    decode_marginals,
-    pseudo_label_step,
-    select_confident,
-    teacher_label,
-    viterbi_iob2,
-)
+from projner.ner.decoding import average_marginals, common_marginals, decode_marginals, viterbi_iob2
+from projner.research.self_training import Teacher, pseudo_label_step, select_confident, teacher_label
 from projner.types import Sentence, Span
 
 LABELS = ("PER", "ORG", "LOC")
@@ -195,6 +187,36 @@ def test_pseudo_label_step_is_cached(teachers, tmp_path):
     assert st["dropped_low_confidence"] == 2 and st["out"] == 1
 
 
+# ----------------------------------------------------------------------------- unlabelled text
+
+
+def test_unlabelled_tokens_of_each_source(tmp_path):
+    from projner.data.unlabelled import source_available, unlabelled_tokens
+
+    d = tmp_path / "masakhaner2" / "xx"
+    d.mkdir(parents=True)
+    (d / "train.txt").write_text("Mu\u0300sa B-PER\nya O\n\nKano B-LOC\n", encoding="utf-8")
+    mt = tmp_path / "mafand_mt" / "en-xx"
+    mt.mkdir(parents=True)
+    (mt / "train.en").write_text("Musa went home .\n\nHe slept .\n", encoding="utf-8")
+    (mt / "train.xx").write_text("Musa ya tafi gida .\nBa komai\nYa yi barci .\n", encoding="utf-8")
+    for split, text in (("dev", "Sannu ."), ("test", "Yau .")):
+        (mt / f"{split}.en").write_text("Hello .\n", encoding="utf-8")
+        (mt / f"{split}.xx").write_text(text + "\n", encoding="utf-8")
+    # labels discarded, tokens NFC
+    assert unlabelled_tokens("masakhaner-train", "xx", str(tmp_path)) == (("M\u00f9sa", "ya"), ("Kano",))
+    # the target side of the parallel text (a pair with an empty side is not text of either)
+    assert unlabelled_tokens("mafand", "xx", str(tmp_path)) == (
+        ("Musa", "ya", "tafi", "gida", "."), ("Ya", "yi", "barci", "."), ("Sannu", "."), ("Yau", "."))
+    with pytest.raises(ProjnerError, match="E203.*masakhaner2/yy/train.txt"):
+        unlabelled_tokens("masakhaner-train", "yy", str(tmp_path))
+    with pytest.raises(ProjnerError, match="no Bible for 'xx'"):
+        unlabelled_tokens("bible", "xx", str(tmp_path))
+    with pytest.raises(ProjnerError, match="unknown unlabelled source 'news'"):
+        unlabelled_tokens("news", "xx", str(tmp_path))
+    assert source_available("bible", "swa") and not source_available("bible", "hau") and source_available("mafand", "hau")
+
+
 # ----------------------------------------------------------------------------- the study
 
 
@@ -260,6 +282,37 @@ def test_study_end_to_end_and_resume(world, tmp_path):
     assert (out / "self_training.md").is_file()
 
 
+@pytest.mark.parametrize("exc, recorded", [(OSError(28, "No space left on device"), True),
+                                           (TypeError("a bug"), False)])
+def test_teacher_failures_are_recorded_but_bugs_propagate(tmp_path, monkeypatch, exc, recorded):
+    import projner.research.self_training as st
+    from projner.errors import E
+
+    def no_data(*args, **kwargs):
+        raise ProjnerError(E.E203, detail="no data here")
+
+    def broken(self, *args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(st, "model_transfer_run", no_data)
+    monkeypatch.setattr(st, "translate_train", no_data)
+    monkeypatch.setattr(st.SelfTraining, "_teachers", broken)
+    cfg = parse_config({"study": "self_training", "languages": ["xx"], "teachers": ["projection"],
+                        "unlabelled": ["mafand"], "rounds": 1})
+    res = tmp_path / "res"
+    if not recorded:  # a programming error is not turned into a run record
+        with pytest.raises(TypeError, match="a bug"):
+            run_experiment(cfg, res, cache=str(tmp_path / "cache"), data=str(tmp_path), verbose=False)
+        assert not (res / "runs" / "xx__projection__mafand__r1.json").exists()
+        return
+    out = run_experiment(cfg, res, cache=str(tmp_path / "cache"), data=str(tmp_path), verbose=False)
+    recs = {p.stem: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
+    assert recs["xx__transfer"]["status"] == "error" and "no data here" in recs["xx__transfer"]["error"]
+    student = recs["xx__projection__mafand__r1"]
+    assert student["status"] == "error" and student["error"].startswith("teachers unavailable: OSError")
+    assert "No space left on device" in student["error"]
+
+
 # ----------------------------------------------------------------------------- soft-label student
 
 
@@ -277,7 +330,8 @@ def tiny_bert(tmp_path_factory):
 
 def test_soft_student_lowers_kl_to_averaged_teachers(teachers, tiny_bert, tmp_path):
     from projner.ner.io import load_tagger
-    from projner.research.self_training import soft_student, soft_targets
+    from projner.ner.soft_student import SoftStudent
+    from projner.research.self_training import soft_targets
 
     a, b = teachers
     sents = []
@@ -289,7 +343,7 @@ def test_soft_student_lowers_kl_to_averaged_teachers(teachers, tiny_bert, tmp_pa
     assert all(t.shape == (len(s), len(TAGS)) and np.allclose(t.sum(axis=1), 1) for s, t in zip(sents, targets))
     # KL of the targets to a uniform distribution (a randomly initialised head is close to it)
     uniform_kl = float(np.mean([(t * np.log(np.clip(t, 1e-12, 1) * len(TAGS))).sum(axis=1).mean() for t in targets]))
-    st = soft_student(tiny_bert, epochs=8, lr=5e-3, batch_size=8, device="cpu", seed=0, threads=1, progress=False)
+    st = SoftStudent(tiny_bert, epochs=8, lr=5e-3, batch_size=8, device="cpu", seed=0, threads=1, progress=False)
     st.fit_soft(sents, targets, LABELS)
     hist = [h["kl"] for h in st.info["history"]]
     assert hist[-1] < 0.5 * hist[0]

@@ -143,3 +143,28 @@ def test_each_repeat_is_its_own_cached_alignment_run(tmp_path):
         assert sig == "aligner:testcounting" and len(als[0]) == 2
     assert len(calls) == 2
     assert [e.status for e in runner.events] == ["miss", "miss", "hit", "hit"]
+
+
+@pytest.mark.parametrize("exc, recorded", [(OSError(5, "Input/output error"), True), (TypeError("a bug"), False)])
+def test_failing_source_is_recorded_but_bugs_propagate(tmp_path, monkeypatch, exc, recorded):
+    import projner.research.source_diversity as sd
+
+    _write(tmp_path)
+    real = sd._project
+
+    def project(ctx, params, corpora, src, tgt, repeat):
+        if src == "y":
+            raise exc
+        return real(ctx, params, corpora, src, tgt, repeat)
+
+    monkeypatch.setattr(sd, "_project", project)
+    cfg = _config(tmp_path, combine=[{"method": "vote"}])
+    if not recorded:  # a programming error is not turned into a run record
+        with pytest.raises(TypeError, match="a bug"):
+            run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), verbose=False)
+        return
+    out = run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), verbose=False)
+    rec = {p.stem: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
+    assert rec["z__from-x"]["status"] == "ok"
+    for rid in ("z__from-y", "z__vote-x+y"):
+        assert rec[rid]["status"] == "error" and "OSError: [Errno 5] Input/output error" in rec[rid]["error"]

@@ -198,17 +198,9 @@ def evaluate_spans(
         sig = sig.with_fields(**extra_signature)
     ci: dict[str, tuple[float, float]] = {}
     if bootstrap > 0 and len(gold) > 0:
-        rng = np.random.default_rng(seed)
-        per_sent = arr.sum(axis=1)  # [n_sent, 3]
-        idx = rng.integers(0, len(gold), size=(bootstrap, len(gold)))
-        sums = per_sent[idx].sum(axis=1)  # [B, 3]
-        tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-            r = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-            f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
-        for name, vals in (("precision", p), ("recall", r), ("f1", f)):
-            ci[name] = (float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5)))
+        from projner.evaluate.bootstrap import prf_intervals  # (it reads this module's _counts)
+
+        ci = prf_intervals(arr.sum(axis=1), bootstrap, seed)  # per-sentence [n_sent, 3] counts
         sig = sig.with_fields(bootstrap=f"{bootstrap}x{seed}")
     inputs = {side: rep.to_dict() for side, rep in (("gold", gold_report), ("pred", pred_report)) if rep is not None}
     return SpanScores(micro, per_type, len(gold), str(sig), ci, inputs)

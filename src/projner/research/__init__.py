@@ -2,7 +2,7 @@
 
 A study config names its study at the top (``study: morphology``); the rest of the config is
 validated by the study (errors name the key path, E200). Studies are registered as
-``projner.study.NAME.v1`` and importing this package registers the built-in ones.
+``projner.study.NAME.v1``; the registry imports a built-in study's module when it is first asked for.
 """
 
-from projner.research.base import Study, StudyConfig, load_study_modules, write_run  # noqa: F401
+from projner.research.base import Study, StudyConfig, write_run  # noqa: F401

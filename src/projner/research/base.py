@@ -18,7 +18,6 @@ its own tables and plots (learning curves, drop-vs-rate lines) to the same folde
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,18 +25,20 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from projner.data.textio import atomic_write
+from projner.errors import ProjnerError
 
-BUILTIN_STUDIES = ("morphology", "scaling", "self_training", "source_diversity", "scale_out")
+# The built-in studies (and the module of each, e.g. the scale-out study in projner.scale) are in
+# projner.registry.BUILTINS: the registry imports a study's module when the study is first asked for.
+
+# What a study records as a failed run (``status: error``) and goes on: a coded error (bad data,
+# a missing file, a failed external tool) or an operating-system error. Anything else (a
+# TypeError, a KeyError ...) is a bug and propagates.
+RECORDED_ERRORS = (ProjnerError, OSError)
 
 
-def load_study_modules() -> None:
-    """Import the built-in study modules (each registers itself); missing ones are skipped."""
-    for name in BUILTIN_STUDIES:
-        try:
-            importlib.import_module(f"projner.research.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"projner.research.{name}":
-                raise
+def error_text(exc: BaseException) -> str:
+    """A run record's ``error``: a coded error's message, else ``Type: message``."""
+    return str(exc) if isinstance(exc, ProjnerError) else f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ class StudyConfig:
     source: str | None = None
 
     def runs(self) -> list["PlannedRun"]:
-        from projner.registry import studies
+        from projner.registry import create
 
-        return [PlannedRun(rid) for rid in studies.get(self.study)().plan(self.params)]
+        return [PlannedRun(rid) for rid in create("study", self.study).plan(self.params)]
 
 
 @dataclass(frozen=True)

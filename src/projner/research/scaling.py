@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from projner.data.textio import atomic_write
 from projner.pipeline.experiment import recording_errors
 from projner.registry import studies
-from projner.research.base import Study, StudyContext, read_run, write_run
+from projner.research.base import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
 
 SOURCES = ("mafand", "bible", "mixed")
 MIXED_PARTS = ("mafand", "bible")
@@ -216,7 +215,7 @@ class Scaling(Study):
     # --- running
 
     def run(self, params: Mapping[str, Any], ctx: StudyContext) -> None:
-        from tqdm import tqdm
+        from projner.log import progress_bar
 
         pts = [p for p in self.points(params) if not ctx.languages or p.lang in ctx.languages]
         corpora: dict[tuple[str, str], Any] = {}
@@ -224,7 +223,7 @@ class Scaling(Study):
         for key in dict.fromkeys((p.lang, p.source) for p in pts):
             try:
                 corpora[key] = _corpus(params, ctx, *key)
-            except Exception as exc:  # reported on each of its points below
+            except RECORDED_ERRORS as exc:  # reported on each of its points below
                 failed[key] = exc
 
         def n_pairs(p: Point) -> float:
@@ -233,7 +232,7 @@ class Scaling(Study):
 
         # fewest pairs first (partial results early; a small source's "all" before big subsets)
         order = sorted(pts, key=lambda p: (n_pairs(p), _sort_key(p.size), p.seed, p.lang, SOURCES.index(p.source)))
-        for pt in tqdm(order, desc="scaling", unit="run", disable=None):
+        for pt in progress_bar(order, desc="scaling", unit="run", disable=None):
             if read_run(ctx.out, pt.run_id):
                 ctx.log(f"[done] {pt.run_id}")
                 continue
@@ -262,13 +261,9 @@ class Scaling(Study):
     # --- reporting
 
     def report(self, folder: Path) -> None:
-        runs = _load_ok(Path(folder))
-        if not runs:
-            return
-        md = scaling_markdown(runs)
-        with atomic_write(Path(folder) / "scaling.md") as fh:
-            fh.write(md)
-        learning_curves(runs, Path(folder) / "learning_curves.png")
+        from projner.research.scaling_report import write_scaling_report
+
+        write_scaling_report(Path(folder))
 
 
 def _label(source: str, size: int | str, seed: int, n_seeds: int) -> str:
@@ -297,7 +292,7 @@ class _Corpus:
 
 
 def _configs(params: Mapping[str, Any], data: str | None):
-    from projner.pipeline.translate_train import AlignerConfig, LabellerConfig, ModelConfig, ProjectionConfig
+    from projner.pipeline.config import AlignerConfig, LabellerConfig, ModelConfig, ProjectionConfig
 
     lab = params.get("labeller", {})
     labeller = LabellerConfig(backend=lab.get("backend", "crf"), label_map=lab.get("label_map", "conll->per-org-loc"),
@@ -314,7 +309,7 @@ def _configs(params: Mapping[str, Any], data: str | None):
 
 
 def _parallel(params: Mapping[str, Any], kind: str):
-    from projner.pipeline.translate_train import ParallelConfig
+    from projner.data.datasets import ParallelConfig
 
     if kind == "mafand":
         return ParallelConfig(kind="mafand", splits=tuple(params.get("mafand_splits", ("train", "dev", "test"))))
@@ -322,7 +317,8 @@ def _parallel(params: Mapping[str, Any], kind: str):
 
 
 def _corpus(params: Mapping[str, Any], ctx: StudyContext, lang: str, source: str) -> _Corpus:
-    from projner.pipeline.translate_train import label_step, labeller_step, load_parallel
+    from projner.data.datasets import load_parallel
+    from projner.pipeline.steps import label_step, labeller_step
 
     labeller_cfg = _configs(params, ctx.data)[0]
     labels = tuple(params.get("labels", ("PER", "ORG", "LOC")))
@@ -362,7 +358,8 @@ def _labelled_subset(runner, corpus: _Corpus, idx: Sequence[int], src_sub) -> An
 
 def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt: Point) -> dict:
     from projner.pipeline.cache import read_sentences
-    from projner.pipeline.translate_train import align_step, evaluate_step, project_step, test_path, train_step
+    from projner.data.datasets import test_path
+    from projner.pipeline.steps import align_step, evaluate_step, project_step, train_step
 
     _, aligner, projection, model = _configs(params, ctx.data)
     labels = tuple(params.get("labels", ("PER", "ORG", "LOC")))
@@ -400,119 +397,3 @@ def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt
         "steps": {"label": labelled.fingerprint, "align": aligned.fingerprint, "project": projected.fingerprint,
                   "train": trained.fingerprint, "evaluate": ev.fingerprint},
     }
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def _load_ok(folder: Path) -> list[dict]:
-    from projner.pipeline.experiment import load_runs
-
-    if not any((folder / "runs").glob("*.json")):
-        return []
-    return [r for r in load_runs(folder) if r.get("status") == "ok" and "source" in r and "n_pairs" in r]
-
-
-def _group(runs: Sequence[dict]) -> dict[str, dict[str, dict[Any, list[dict]]]]:
-    """lang → source → size → records (one per seed)."""
-    out: dict = {}
-    for r in runs:
-        out.setdefault(r["lang"], {}).setdefault(r["source"], {}).setdefault(r["size"], []).append(r)
-    return out
-
-
-def _mean(xs: Sequence[float]) -> float:
-    return sum(xs) / len(xs)
-
-
-def _cell(recs: Sequence[dict], field: str = "f1", fmt: str = "{:.3f}") -> str:
-    vals = [r[field] for r in recs if r.get(field) is not None]
-    if not vals:
-        return ""
-    if len(vals) == 1:
-        return fmt.format(vals[0])
-    return fmt.format(_mean(vals)) + f" ±{(max(vals) - min(vals)) / 2:.3f} (n={len(vals)})"
-
-
-def scaling_markdown(runs: Sequence[dict]) -> str:
-    g = _group(runs)
-    parts = ["# Scaling out-of-domain parallel data", "",
-             "Strict span F1 on MasakhaNER 2.0 test (PER/ORG/LOC) of a CRF trained on text projected from N "
-             "parallel pairs (eflomal aligned on those N pairs only). `= all` : the size reaches the source's "
-             "size (same run as `all`). Several seeds: mean ± half range.", ""]
-    for lang in g:
-        sources = [s for s in SOURCES if s in g[lang]]
-        sizes = sorted({s for src in sources for s in g[lang][src]}, key=_sort_key)
-        n_all = {src: g[lang][src]["all"][0]["n_pairs"] for src in sources if "all" in g[lang][src]}
-        # nominal sizes that collapsed: any size >= all's n of a source whose all ran
-        parts += [f"## {lang}", "", "| pairs | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
-        for size in sizes:
-            row = []
-            for src in sources:
-                recs = g[lang][src].get(size)
-                if recs:
-                    row.append(_cell(recs) + (f" (all = {recs[0]['n_pairs']:,})" if size == "all" else ""))
-                elif size != "all" and src in n_all and size >= n_all[src]:
-                    row.append("= all")
-                else:
-                    row.append("")
-            parts.append(f"| {size if size == 'all' else f'{size:,}'} | " + " | ".join(row) + " |")
-        parts += ["", "| run | pairs (by kind) | projection rate | training sentences | entities / sentence | P | R | F1 | s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for src in sources:
-            for size in sorted(g[lang][src], key=_sort_key):
-                for r in sorted(g[lang][src][size], key=lambda r: r.get("seed", 0)):
-                    kinds = ", ".join(f"{k} {v:,}" for k, v in (r.get("pairs_by_kind") or {}).items())
-                    rate = r.get("projection_rate")
-                    parts.append(f"| {r['run_id']} | {r['n_pairs']:,} ({kinds}) | {'' if rate is None else f'{rate:.3f}'} | "
-                                 f"{r.get('n_train', '')} | {r.get('entities_per_sentence', 0):.2f} | {r['precision']:.3f} | "
-                                 f"{r['recall']:.3f} | {r['f1']:.3f} | {r.get('seconds', '')} |")
-        parts.append("")
-    sigs = sorted({r["signature"] for r in runs if r.get("signature")})
-    if sigs:
-        parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
-    asigs = sorted({r["align_signature"] for r in runs if r.get("align_signature")})
-    if asigs:
-        parts += ["Aligner:", ""] + [f"* `{s}`" for s in asigs] + [""]
-    return "\n".join(parts)
-
-
-def learning_curves(runs: Sequence[dict], path: Path) -> Path:
-    """F1 against the number of pairs (log x), one panel per language, one line per source; mixed
-    is drawn a second time (dashed) against its in-domain (MAFAND) pairs only."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    g = _group(runs)
-    langs = list(g)
-    fig, axes = plt.subplots(1, len(langs), figsize=(5.2 * len(langs), 4.2), squeeze=False, sharey=True)
-    for ax, lang in zip(axes[0], langs):
-        for src in [s for s in SOURCES if s in g[lang]]:
-            pts = []
-            for size, recs in g[lang][src].items():
-                f1s = [r["f1"] for r in recs]
-                pts.append((_mean([r["n_pairs"] for r in recs]), _mean(f1s), min(f1s), max(f1s)))
-            pts.sort()
-            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            line = ax.plot(xs, ys, marker="o", label=src)[0]
-            if any(p[3] > p[2] for p in pts):
-                ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], alpha=0.2, color=line.get_color())
-            if src == "mixed":  # the same runs against their in-domain pairs only: does the Bible part add?
-                inn = sorted((_mean([(r.get("pairs_by_kind") or {}).get("mafand", 0) for r in recs]),
-                              _mean([r["f1"] for r in recs])) for recs in g[lang][src].values())
-                inn = [q for q in inn if q[0] > 0]
-                if inn:
-                    ax.plot([q[0] for q in inn], [q[1] for q in inn], ls="--", marker=".", color=line.get_color(),
-                            alpha=0.7, label="mixed (x = its MAFAND pairs)")
-        ax.set_xscale("log")
-        ax.set_xlabel("parallel pairs (log)")
-        ax.set_title(lang)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("strict span F1 (PER/ORG/LOC)")
-    axes[0][0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -17,9 +17,13 @@
                                                           (alone or with the original teachers)
 
 Soft labels: crfsuite cannot train on soft targets, so the soft-label student is a transformer
-(:class:`SoftStudent`, first-subword, KL divergence to the teachers' averaged token
-distributions). It is tested on a tiny local BERT; on this CPU-only machine the real benchmark
-uses CRF students with hard labels.
+(:class:`~projner.ner.soft_student.SoftStudent`, first-subword, KL divergence to the teachers'
+averaged token distributions, :func:`soft_targets`). It is tested on a tiny local BERT; on this
+CPU-only machine the real benchmark uses CRF students with hard labels.
+
+Marginal averaging and the constrained Viterbi decoder are :mod:`projner.ner.decoding`; the
+unlabelled text is read by :mod:`projner.data.unlabelled`; the report is
+:mod:`projner.research.self_training_report`.
 
 Multi-source teacher–student after Wu et al. 2020 ("Single-/Multi-Source Cross-Lingual NER via
 Teacher-Student Learning on Unlabeled Data in Target Language", arXiv 2004.12440).
@@ -39,41 +43,30 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from projner.data.schemes import OUTSIDE, decode
+from projner.data.datasets import ParallelConfig, evenly, test_path
 from projner.data.textio import atomic_write
+from projner.data.unlabelled import SOURCES, source_available, unlabelled_tokens
 from projner.errors import E, ProjnerError
 from projner.ner.base import tag_names
+from projner.ner.decoding import average_marginals, common_marginals, decode_marginals
 from projner.pipeline.cache import Entry, StepRunner, hash_tokens, read_sentences, write_sentences
 from projner.pipeline.experiment import recording_errors
-from projner.pipeline.translate_train import (
+from projner.pipeline.config import (
     DEFAULT_LABELS,
     AlignerConfig,
     LabellerConfig,
     ModelConfig,
-    ParallelConfig,
     ProjectionConfig,
     TranslateTrainConfig,
-    data_root,
-    downsample_empty,
-    evaluate_step,
-    evenly,
-    labeller_step,
-    load_parallel,
-    model_transfer_run,
-    nfc_tokens,
-    test_path,
-    train_step,
-    translate_train,
 )
+from projner.pipeline.steps import evaluate_step, labeller_step, train_step
+from projner.pipeline.translate_train import model_transfer_run, translate_train
+from projner.project.filters import downsample_empty
 from projner.registry import studies
-from projner.research.base import Study, StudyContext, read_run, write_run
-from projner.types import Sentence, Span
+from projner.research.base import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
+from projner.types import Sentence
 
 TEACHERS = ("projection", "transfer")
-SOURCES = ("mafand", "bible", "masakhaner-train")
-SOURCE_NOTE = {"mafand": "MAFAND-MT target side, all splits", "bible": "Bible target side (swa, zul)",
-               "masakhaner-train": "in-domain unlabelled: MasakhaNER train.txt tokens, labels discarded"}
-_EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------- teachers
@@ -87,95 +80,6 @@ class Teacher:
     ident: str
     load: Callable[[], Any]
     weight: float = 1.0
-
-
-def common_marginals(tagger, sentences: Sequence[Sentence], labels: Sequence[str], *, name: str = "teacher") -> list[np.ndarray]:
-    """The tagger's token marginals folded onto the IOB2 tag set of ``labels`` (``O, B-X, I-X ...``).
-
-    Mass on the tagger's own tags outside that set (``B-MISC`` ...) goes to ``O``; tags of the
-    common set the tagger does not know get 0. Rows sum to 1 when the tagger's own do.
-    """
-    fn = getattr(tagger, "marginals", None)
-    if not callable(fn):
-        raise ProjnerError(E.E240, teacher=name, detail=f"{type(tagger).__name__} has no marginals(sentences) method")
-    own = tag_names(tuple(tagger.labels))
-    common = tag_names(tuple(labels))
-    raw = fn(list(sentences), tags=own)
-    if len(raw) != len(sentences):
-        raise ProjnerError(E.E240, teacher=name, detail=f"{len(raw)} marginal arrays for {len(sentences)} sentences")
-    fold = np.zeros((len(own), len(common)), dtype=np.float64)
-    for i, t in enumerate(own):
-        fold[i, common.index(t) if t in common else common.index(OUTSIDE)] = 1.0
-    out = []
-    for s, m in zip(sentences, raw):
-        m = np.asarray(m, dtype=np.float64)
-        if m.shape != (len(s), len(own)):
-            raise ProjnerError(E.E240, teacher=name, detail=f"marginals of shape {m.shape} for {len(s)} tokens × {len(own)} tags")
-        out.append(m @ fold)
-    return out
-
-
-def average_marginals(per_teacher: Sequence[Sequence[np.ndarray]], weights: Sequence[float]) -> list[np.ndarray]:
-    """Weighted average of several teachers' marginals (weights normalised to sum 1)."""
-    if not per_teacher or len(per_teacher) != len(weights):
-        raise ProjnerError(E.E241, detail=f"{len(per_teacher)} teachers but {len(weights)} weights")
-    w = np.asarray(weights, dtype=np.float64)
-    if (w < 0).any() or w.sum() <= 0:
-        raise ProjnerError(E.E241, detail=f"teacher weights must be >= 0 with a positive sum, got {list(weights)}")
-    w = w / w.sum()
-    n = len(per_teacher[0])
-    if any(len(m) != n for m in per_teacher):
-        raise ProjnerError(E.E241, detail="teachers labelled different numbers of sentences")
-    out = []
-    for k in range(n):
-        shapes = {m[k].shape for m in per_teacher}
-        if len(shapes) != 1:
-            raise ProjnerError(E.E241, detail=f"sentence {k}: teachers' marginals have shapes {sorted(shapes)}")
-        out.append(sum(wi * np.asarray(m[k], dtype=np.float64) for wi, m in zip(w, per_teacher)))
-    return out
-
-
-def _iob2_constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(start_ok[tag], trans_ok[prev, tag]): ``I-X`` only after ``B-X`` or ``I-X``, never first."""
-    n = len(tags)
-    start = np.array([not t.startswith("I-") for t in tags])
-    trans = np.ones((n, n), dtype=bool)
-    for j, t in enumerate(tags):
-        if t.startswith("I-"):
-            lab = t[2:]
-            for i, p in enumerate(tags):
-                trans[i, j] = p in (f"B-{lab}", f"I-{lab}")
-    return start, trans
-
-
-def viterbi_iob2(marginals: np.ndarray, tags: Sequence[str]) -> list[str]:
-    """The IOB2-valid tag sequence maximising the sum of log marginals (exact, O(n·T²))."""
-    m = np.asarray(marginals, dtype=np.float64)
-    n = m.shape[0]
-    if n == 0:
-        return []
-    start, trans = _iob2_constraints(tags)
-    logp = np.log(np.clip(m, _EPS, 1.0))
-    neg = -np.inf
-    score = np.where(start, logp[0], neg)
-    back = np.zeros((n, len(tags)), dtype=np.int64)
-    tmask = np.where(trans, 0.0, neg)
-    for i in range(1, n):
-        cand = score[:, None] + tmask  # prev × cur
-        back[i] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + logp[i]
-    best = [int(score.argmax())]
-    for i in range(n - 1, 0, -1):
-        best.append(int(back[i, best[-1]]))
-    return [tags[k] for k in reversed(best)]
-
-
-def decode_marginals(marginals: np.ndarray, tags: Sequence[str]) -> tuple[Span, ...]:
-    """Spans of the constrained Viterbi path; score = mean marginal of the span's own tags."""
-    path = viterbi_iob2(marginals, tags)
-    index = {t: i for i, t in enumerate(tags)}
-    spans = decode(path, "iob2", "begin").spans
-    return tuple(s.with_score(float(np.mean([marginals[k, index[path[k]]] for k in range(s.start, s.end)]))) for s in spans)
 
 
 def teacher_label(teachers: Sequence[Teacher], sentences: Sequence[Sentence], labels: Sequence[str],
@@ -245,143 +149,6 @@ def pseudo_label_step(runner: StepRunner, teachers: Sequence[Teacher], tokens: S
     return runner.run("self_training_label", params, inputs, compute)
 
 
-# ----------------------------------------------------------------------------- soft-label student
-
-
-def _soft_student_class():
-    from projner.ner.transformer import TransformerTagger, _length_grouped_batches, _torch, _torch_threads
-
-    class SoftStudent(TransformerTagger):
-        """A transformer student trained on soft targets (KL divergence, first subword).
-
-        Reuses :class:`~projner.ner.transformer.TransformerTagger`'s tokenisation, sliding
-        windows, batching and freezing; saved and loaded as a plain transformer tagger.
-        """
-
-        def fit_soft(self, sentences: Sequence[Sentence], targets: Sequence[np.ndarray], labels: Sequence[str]):
-            with _torch_threads(self.threads):
-                return self._fit_soft(sentences, targets, tuple(labels))
-
-        def _fit_soft(self, sentences, targets, labels):
-            torch = _torch()
-            from transformers import AutoModelForTokenClassification, get_linear_schedule_with_warmup
-
-            from projner.ner.base import seed_everything
-
-            tags = tag_names(labels)
-            if len(sentences) != len(targets):
-                raise ProjnerError(E.E241, detail=f"{len(sentences)} sentences but {len(targets)} target arrays")
-            for k, (s, t) in enumerate(zip(sentences, targets)):
-                if np.asarray(t).shape != (len(s), len(tags)):
-                    raise ProjnerError(E.E241, detail=f"sentence {k}: targets of shape {np.asarray(t).shape}, need {(len(s), len(tags))}")
-            seed_everything(self.seed)
-            self.tokenizer = self._load_tokenizer(self.model_name)
-            try:
-                self.model = AutoModelForTokenClassification.from_pretrained(
-                    self.model_name, num_labels=len(tags), id2label=dict(enumerate(tags)),
-                    label2id={t: i for i, t in enumerate(tags)}, ignore_mismatched_sizes=True)
-            except (OSError, ValueError) as exc:
-                raise ProjnerError(E.E149, name=self.model_name, detail=str(exc).splitlines()[0]) from None
-            self._labels, self._tags = labels, tags
-            self.model.to(self.device)
-            self._freeze()
-            tgt = [np.asarray(t, dtype=np.float32) for t in targets]
-            windows = self._windows(sentences)
-            p = self.params
-            steps_per_epoch = (len(windows) + p["batch_size"] - 1) // p["batch_size"]
-            total = steps_per_epoch * p["epochs"]
-            params = [q for q in self.model.parameters() if q.requires_grad]
-            opt = torch.optim.AdamW([{"params": [q for q in params if q.ndim >= 2], "weight_decay": p["weight_decay"]},
-                                     {"params": [q for q in params if q.ndim < 2], "weight_decay": 0.0}], lr=p["lr"])
-            sched = get_linear_schedule_with_warmup(opt, int(p["warmup"] * total), total)
-            rng = np.random.default_rng(self.seed)
-            history = []
-            t0 = time.perf_counter()
-            self.model.train()
-            for epoch in range(1, p["epochs"] + 1):
-                loss_sum = 0.0
-                for idx in _length_grouped_batches(rng, [len(w.input_ids) for w in windows], p["batch_size"]):
-                    ws = [windows[i] for i in idx]
-                    batch = self._batch(ws)
-                    logits = self.model(**batch).logits
-                    target = torch.zeros_like(logits)
-                    mask = torch.zeros(logits.shape[:2], dtype=logits.dtype, device=logits.device)
-                    for r, w in enumerate(ws):
-                        target[r, w.first] = torch.as_tensor(tgt[w.sent][w.start : w.end], device=logits.device)
-                        mask[r, w.first] = 1.0
-                    logq = torch.log_softmax(logits.float(), dim=-1)
-                    kl = (target * (torch.log(target.clamp_min(_EPS)) - logq)).sum(-1)
-                    loss = (kl * mask).sum() / mask.sum().clamp_min(1.0)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(params, 1.0)
-                    opt.step()
-                    sched.step()
-                    opt.zero_grad(set_to_none=True)
-                    loss_sum += float(loss.detach())
-                history.append({"epoch": epoch, "kl": round(loss_sum / max(1, steps_per_epoch), 5)})
-            self.model.eval()
-            self.info = {"train_seconds": round(time.perf_counter() - t0, 2), "history": history,
-                         "n_train": len(sentences), "n_windows": len(windows), "objective": "kl-soft-targets"}
-            return self
-
-        def marginals(self, sentences: Sequence[Sentence], *, tags: Sequence[str] | None = None) -> list[np.ndarray]:
-            """Per-word softmax distributions (first subword; the most central window wins)."""
-            if self.model is None:
-                raise ProjnerError(E.E148)
-            with _torch_threads(self.threads):
-                probs = self._word_probs(sentences)
-            cols = tuple(tags) if tags is not None else self._tags
-            idx = {t: i for i, t in enumerate(self._tags)}
-            out = []
-            for s, pm in zip(sentences, probs):
-                m = np.zeros((len(s), len(cols)))
-                for j, t in enumerate(cols):
-                    if t in idx and pm is not None:
-                        m[:, j] = pm[:, idx[t]]
-                out.append(m)
-            return out
-
-        def _word_probs(self, sentences):
-            # the same window merging as TransformerTagger._predict (which does not expose it)
-            torch = _torch()
-            windows = self._windows(sentences)
-            probs = [np.zeros((len(s), len(self._tags))) if len(s) else None for s in sentences]
-            cent = [np.full(len(s), -1, dtype=np.int64) if len(s) else None for s in sentences]
-            order = sorted(range(len(windows)), key=lambda k: len(windows[k].input_ids))
-            was_training = self.model.training
-            self.model.eval()
-            with torch.no_grad():
-                for b0 in range(0, len(order), self.eval_batch_size):
-                    ws = [windows[k] for k in order[b0 : b0 + self.eval_batch_size]]
-                    pr = torch.softmax(self.model(**self._batch(ws)).logits.float(), dim=-1).cpu().numpy()
-                    for r, w in enumerate(ws):
-                        pos = np.arange(w.start, w.end)
-                        c = np.minimum(pos - w.start, w.end - 1 - pos)
-                        better = c > cent[w.sent][w.start : w.end]
-                        probs[w.sent][pos[better]] = pr[r, w.first][better]
-                        cent[w.sent][pos[better]] = c[better]
-            if was_training:
-                self.model.train()
-            return probs
-
-        def kl_to(self, sentences: Sequence[Sentence], targets: Sequence[np.ndarray]) -> float:
-            """Mean per-token KL(target ‖ student) on ``sentences``."""
-            marg = self.marginals(sentences)
-            tot, n = 0.0, 0
-            for t, q in zip(targets, marg):
-                t = np.asarray(t, dtype=np.float64)
-                tot += float((t * (np.log(np.clip(t, _EPS, 1)) - np.log(np.clip(q, _EPS, 1)))).sum())
-                n += len(t)
-            return tot / max(1, n)
-
-    return SoftStudent
-
-
-def soft_student(model: str, **params):
-    """A :class:`SoftStudent` (transformer with KL training on soft targets); needs torch."""
-    return _soft_student_class()(model, **params)
-
-
 def soft_targets(teachers: Sequence[Teacher], sentences: Sequence[Sentence], labels: Sequence[str]) -> list[np.ndarray]:
     """The teachers' weighted-average token distributions over the IOB2 tags of ``labels``."""
     per = [common_marginals(t.load(), sentences, labels, name=t.name) for t in teachers]
@@ -391,28 +158,10 @@ def soft_targets(teachers: Sequence[Teacher], sentences: Sequence[Sentence], lab
 # ----------------------------------------------------------------------------- unlabelled text
 
 
-def unlabelled_tokens(source: str, lang: str, data: str | None, max_sentences: int | None = None) -> tuple[tuple[str, ...], ...]:
-    """Target-language token lists of an unlabelled source (see :data:`SOURCE_NOTE`)."""
-    if source == "mafand":
-        toks = load_parallel(ParallelConfig(kind="mafand"), lang, data)[1]
-    elif source == "bible":
-        toks = load_parallel(ParallelConfig(kind="bible"), lang, data)[1]
-    elif source == "masakhaner-train":
-        from projner.data.formats import read_corpus
-
-        path = data_root(data) / "masakhaner2" / lang / "train.txt"
-        if not path.is_file():
-            raise ProjnerError(E.E203, detail=f"MasakhaNER train for {lang}: {path} (set PROJNER_DATA or data:)")
-        toks = tuple(s.tokens for s in nfc_tokens(read_corpus(path).sentences) if len(s))
-    else:
-        raise ProjnerError(E.E241, detail=f"unknown unlabelled source {source!r}; known: {', '.join(SOURCES)}")
-    return tuple(evenly(list(toks), max_sentences))
-
-
-def source_available(source: str, lang: str) -> bool:
-    from projner.pipeline.translate_train import BIBLE_FILES
-
-    return source != "bible" or lang in BIBLE_FILES
+def study_tokens(source: str, lang: str, data: str | None, max_sentences: int | None = None) -> tuple[tuple[str, ...], ...]:
+    """The unlabelled token lists of ``source`` for ``lang`` (:mod:`projner.data.unlabelled`),
+    at most ``max_sentences`` of them, evenly spaced."""
+    return tuple(evenly(list(unlabelled_tokens(source, lang, data)), max_sentences))
 
 
 # ----------------------------------------------------------------------------- the study
@@ -558,8 +307,8 @@ class SelfTraining(Study):
             return
         try:
             teachers = self._teachers(lang, p, ctx, tt_cfg, labeller_cfg, res_box)
-        except Exception as exc:  # the teachers failed: every student run records the error
-            err = str(exc) if isinstance(exc, ProjnerError) else f"{type(exc).__name__}: {exc}"
+        except RECORDED_ERRORS as exc:  # the teachers failed: every student run records the error
+            err = error_text(exc)
             for _, t, src, r in cells:
                 rid = f"{lang}__{t}__{src}__r{r}"
                 if not read_run(ctx.out, rid):
@@ -586,7 +335,7 @@ class SelfTraining(Study):
 
                 def student(current=current, rnd=rnd, src=src, tset=tset, box=box):
                     if src not in token_cache:
-                        token_cache[src] = unlabelled_tokens(src, lang, data, p["max_unlabelled"])
+                        token_cache[src] = study_tokens(src, lang, data, p["max_unlabelled"])
                     toks = token_cache[src]
                     pseudo = pseudo_label_step(runner, current, toks, labels=labels, threshold=p["threshold"],
                                                keep_empty=p["keep_empty"])
@@ -658,38 +407,9 @@ class SelfTraining(Study):
     # -------------------------------------------------------------- report
 
     def report(self, folder: Path) -> None:
-        folder = Path(folder)
-        from projner.pipeline.experiment import load_runs
+        from projner.research.self_training_report import write_self_training_report
 
-        runs = load_runs(folder)
-        order = _order(folder)
-        runs.sort(key=lambda r: order.get(r.get("run_id"), len(order)))
-        langs = list(dict.fromkeys(r["lang"] for r in runs))
-        parts = ["# Self-training / multi-source teacher–student", "",
-                 "Strict span F1 on MasakhaNER 2.0 test (PER/ORG/LOC). Students are CRFs trained on the hard "
-                 "labels of the teachers on unlabelled target text: sentences whose every predicted span has "
-                 "confidence ≥ threshold (one teacher: span probability; several: mean of the averaged token "
-                 "marginals along a constrained IOB2 Viterbi path). `masakhaner-train` is in-domain unlabelled "
-                 "text (the test's own distribution, labels discarded): a separate, optimistic setting.", ""]
-        for lang in langs:
-            rs = [r for r in runs if r["lang"] == lang]
-            base = {r["run_id"].split("__", 1)[1]: r for r in rs if r.get("status") == "ok"}
-            parts += [f"## {lang}", "", "| system | F1 | P | R | Δ vs transfer | Δ vs projection | unlabelled | pseudo-labelled kept | dropped (low conf.) | spans (PER/ORG/LOC) |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-            for r in rs:
-                if r.get("status") != "ok":
-                    parts.append(f"| {r['label']} | error | | | | | | | | {str(r.get('error', ''))[:80]} |")
-                    continue
-                dt = _delta(r, base.get("transfer"))
-                dp = _delta(r, base.get("projection"))
-                ps = r.get("pseudo") or {}
-                spans = "/".join(str(ps.get(f"spans_{lab}", 0)) for lab in ("PER", "ORG", "LOC")) if ps else ""
-                parts.append(f"| {r['label']} | {r['f1']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {dt} | {dp} | "
-                             f"{r.get('n_unlabelled', '')} | {ps.get('out', '')} | {ps.get('dropped_low_confidence', '')} | {spans} |")
-            parts.append("")
-        with atomic_write(folder / "self_training.md") as fh:
-            fh.write("\n".join(parts))
-        _rounds_plot(runs, folder / "self_training_rounds.png")
+        write_self_training_report(Path(folder))
 
 
 @dataclass(frozen=True)
@@ -697,53 +417,3 @@ class _LoadedTeacher:
     ident: str
     load: Callable[[], Any]
     extra: Mapping[str, Any]
-
-
-def _order(folder: Path) -> dict[str, int]:
-    f = folder / "experiment.json"
-    try:
-        return {rid: i for i, rid in enumerate(json.loads(f.read_text(encoding="utf-8")).get("order", []))}
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def _delta(r: Mapping[str, Any], ref: Mapping[str, Any] | None) -> str:
-    if ref is None or ref is r or ref.get("run_id") == r.get("run_id"):
-        return ""
-    return f"{r['f1'] - ref['f1']:+.3f}"
-
-
-def _rounds_plot(runs: Sequence[Mapping[str, Any]], path: Path) -> None:
-    ok = [r for r in runs if r.get("status") == "ok"]
-    if not ok:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    langs = list(dict.fromkeys(r["lang"] for r in ok))
-    fig, axes = plt.subplots(1, len(langs), figsize=(4.5 * len(langs), 4), squeeze=False)
-    for ax, lang in zip(axes[0], langs):
-        rs = [r for r in ok if r["lang"] == lang]
-        for r in rs:
-            if r.get("system") in ("transfer", "projection"):
-                ax.axhline(r["f1"], ls="--" if r["system"] == "transfer" else ":", color="grey" if r["system"] == "transfer" else "black",
-                           label=r["label"])
-        series: dict[str, list[tuple[int, float]]] = {}
-        for r in rs:
-            if r.get("system") == "self-training":
-                series.setdefault(f"{r['teachers']} → {r['unlabelled']}", []).append((int(r["round"]), r["f1"]))
-        for name, pts in series.items():
-            pts.sort()
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
-        rounds = sorted({x for pts in series.values() for x, _ in pts})
-        if rounds:
-            ax.set_xticks(rounds)
-        ax.set_title(lang)
-        ax.set_xlabel("round")
-        ax.set_ylabel("F1")
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import studies
-from projner.research.base import Study, StudyContext, env_data, read_run, write_run
+from projner.research.base import RECORDED_ERRORS, Study, StudyContext, env_data, error_text, read_run, write_run
 
 DEFAULT_CORPUS = "europarl_ner/{lang}-europarl.test.conll02"
 KEYWORDS = ("all-others", "pairs-of-others")
@@ -183,7 +183,7 @@ class SourceDiversity(Study):
         return [p.run_id for p in planned_runs(params)]
 
     def run(self, params: Mapping[str, Any], ctx: StudyContext) -> None:
-        from tqdm.auto import tqdm
+        from projner.log import progress_bar
 
         plan = planned_runs(params)
         targets = [t for t in params["targets"] if not ctx.languages or t in ctx.languages]
@@ -202,13 +202,13 @@ class SourceDiversity(Study):
             projected: dict[tuple[str, int], Any] = {}
             failed: dict[str, str] = {}
             steps = [(s, r) for s in needed for r in range(repeats)]
-            for s, r in tqdm(steps, desc=f"align+project into {tgt}", unit="run", disable=len(steps) < 4):
+            for s, r in progress_bar(steps, desc=f"align+project into {tgt}", unit="run", disable=len(steps) < 4):
                 if s in failed:
                     continue
                 try:
                     projected[(s, r)] = _project(ctx, params, corpora, s, tgt, r)
-                except Exception as exc:  # one failing source must not lose the others
-                    failed[s] = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ProjnerError) else str(exc)
+                except RECORDED_ERRORS as exc:  # one failing source must not lose the others
+                    failed[s] = error_text(exc)
                     ctx.log(f"    {s}->{tgt} repeat {r}: {failed[s]}")
             for p in runs:
                 base = {"run_id": p.run_id, "lang": tgt, "label": p.label, "target": tgt, "sources": list(p.sources),
@@ -224,13 +224,15 @@ class SourceDiversity(Study):
                 except ProjnerError as exc:
                     base.update(status="error", error=str(exc))
                     ctx.log(f"{p.run_id}: error: {exc}")
-                except Exception as exc:
-                    base.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
-                    ctx.log(f"{p.run_id}: error: {type(exc).__name__}: {exc}")
+                except OSError as exc:
+                    base.update(status="error", error=error_text(exc), traceback=traceback.format_exc(limit=5))
+                    ctx.log(f"{p.run_id}: error: {error_text(exc)}")
                 base["seconds_target"] = round(time.perf_counter() - t0, 2)
                 write_run(ctx.out, base)
 
     def report(self, folder: Path) -> None:
+        from projner.research.source_diversity_report import write_report
+
         write_report(Path(folder))
 
 
@@ -274,7 +276,8 @@ def align_repeat(runner, aligner: Mapping[str, Any], src_tokens, tgt_tokens, rep
     """One cached alignment run of (src, tgt); ``repeat`` is part of the cache key, so repeats of
     a nondeterministic aligner are distinct runs. ``pharaoh`` reads precomputed links (``file``)."""
     from projner.pipeline.cache import hash_tokens, read_alignments, write_alignments
-    from projner.pipeline.translate_train import AlignerConfig, align_step
+    from projner.pipeline.config import AlignerConfig
+    from projner.pipeline.steps import align_step
 
     name = aligner.get("name", "eflomal")
     if name == "pharaoh":
@@ -283,12 +286,9 @@ def align_repeat(runner, aligner: Mapping[str, Any], src_tokens, tgt_tokens, rep
         params = dict(aligner.get("params") or {})
 
         def compute(out: Path):
-            from projner.registry import aligners
+            from projner.align.build import build_aligner
 
-            import projner.align.eflomal  # noqa: F401
-            if name == "neural":
-                import projner.align.neural  # noqa: F401
-            model = aligners.create(name, **params)
+            model = build_aligner(name, params)
             als = model.align([list(s) for s in src_tokens], [list(t) for t in tgt_tokens])
             write_alignments(out / "links.align", als)
             return {"signature": model.signature(), "links": sum(len(a) for a in als)}
@@ -300,7 +300,7 @@ def align_repeat(runner, aligner: Mapping[str, Any], src_tokens, tgt_tokens, rep
 
 def _project(ctx: StudyContext, params, corpora: _Corpora, src: str, tgt: str, repeat: int) -> dict:
     from projner.evaluate.projection import projection_stats
-    from projner.pipeline.files import build_projector, project_corpora
+    from projner.project.build import build_projector, project_corpora
     from projner.project.multisource import with_alignment_confidence
 
     aligner = params.get("aligner", {"name": "eflomal", "params": {}})
@@ -378,141 +378,3 @@ def _mean(xs: Sequence[float]) -> float:
 
 def _sd(xs: Sequence[float]) -> float:
     return float(statistics.stdev(xs)) if len(xs) > 1 else 0.0
-
-
-# ----------------------------------------------------------------------------- report
-
-def _cell(r: Mapping[str, Any] | None, key: str = "f1") -> str:
-    if r is None:
-        return ""
-    if r.get("status") != "ok":
-        return "error"
-    if r.get(key) is None:
-        return ""
-    return f"{r[key]:.3f} ± {r.get(key + '_sd') or 0.0:.3f}"
-
-
-def write_report(folder: Path) -> Path:
-    """``source_diversity.md`` (targets × sources matrix, combinations vs best single source) and
-    ``source_diversity.png`` (heatmap of single-source F1 + bars of the combinations)."""
-    import json
-
-    from projner.data.textio import atomic_write
-    from projner.pipeline.experiment import load_runs
-
-    runs = [r for r in load_runs(folder) if r.get("kind") in ("single", "combination")]
-    try:  # the plan's order (singles, then combinations by method), when known
-        order = json.loads((folder / "experiment.json").read_text(encoding="utf-8")).get("order", [])
-    except (OSError, json.JSONDecodeError):
-        order = []
-    rank = {rid: i for i, rid in enumerate(order)}
-    runs.sort(key=lambda r: rank.get(r.get("run_id"), len(rank)))
-    singles = [r for r in runs if r["kind"] == "single"]
-    combos = [r for r in runs if r["kind"] == "combination"]
-    targets = _order([r["lang"] for r in runs])
-    sources = _order([r["sources"][0] for r in singles], prefer=["en", "de", "es", "it"])
-    cell = {(r["lang"], r["sources"][0]): r for r in singles}
-    n_rep = max((r.get("repeats", 1) for r in runs), default=1)
-    lines = ["# Source-language diversity", "",
-             f"Strict span F1 of projected **gold** source entities against the target's gold, mean ± sd over "
-             f"{n_rep} aligner run(s). Rows: target; columns: source language.", "",
-             "| target \\ source | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
-    for t in targets:
-        lines.append(f"| {t} | " + " | ".join("—" if s == t else _cell(cell.get((t, s))) for s in sources) + " |")
-    lines += ["", "Same, PER/ORG/LOC only:", "",
-              "| target \\ source | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
-    for t in targets:
-        lines.append(f"| {t} | " + " | ".join("—" if s == t else _cell(cell.get((t, s)), "f1_core") for s in sources) + " |")
-    lines += ["", "Projection rate (projected / source entities):", "",
-              "| target \\ source | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
-    for t in targets:
-        row = []
-        for s in sources:
-            r = cell.get((t, s))
-            row.append("—" if s == t else ("" if not r or r.get("status") != "ok" or r.get("projection_rate") is None
-                                           else f"{r['projection_rate']:.3f}"))
-        lines.append(f"| {t} | " + " | ".join(row) + " |")
-    if combos:
-        lines += ["", "Combinations (Δ = combination − best single source of that target, same repeats):", "",
-                  "| target | combination | F1 | P | R | F1 PER/ORG/LOC | best single | Δ F1 |", "|---|---|---:|---:|---:|---:|---|---:|"]
-        for t in targets:
-            ok_single = [r for r in singles if r["lang"] == t and r.get("status") == "ok"]
-            best = max(ok_single, key=lambda r: r["f1"], default=None)
-            for r in [c for c in combos if c["lang"] == t]:
-                if r.get("status") != "ok":
-                    lines.append(f"| {t} | {r['label']} | error | | | | | |")
-                    continue
-                d = "" if best is None else f"{r['f1'] - best['f1']:+.3f}"
-                b = "" if best is None else f"{best['sources'][0]} {best['f1']:.3f}"
-                lines.append(f"| {t} | {r['label']} ({'+'.join(r['sources'])}) | {_cell(r)} | {r['precision']:.3f} | "
-                             f"{r['recall']:.3f} | {_cell(r, 'f1_core')} | {b} | {d} |")
-    sigs = sorted({r.get("signature", "") for r in runs if r.get("status") == "ok"} - {""})
-    other = sorted({f"{r.get('aligner_signature')} · {r.get('projector_signature')}" for r in runs if r.get("status") == "ok"})
-    csigs = sorted({r.get("combine_signature") for r in combos if r.get("combine_signature")})
-    lines += ["", "Signatures:", ""] + [f"* `{s}`" for s in sigs + other + csigs]
-    errs = [r for r in runs if r.get("status") != "ok"]
-    if errs:
-        lines += ["", "Errors:", ""] + [f"* {r['run_id']}: {r.get('error')}" for r in errs]
-    path = folder / "source_diversity.md"
-    with atomic_write(path) as fh:
-        fh.write("\n".join(lines) + "\n")
-    if any(r.get("status") == "ok" for r in runs):
-        _plot(folder, targets, sources, cell, combos, singles)
-    return path
-
-
-def _order(items: Sequence[str], prefer: Sequence[str] = ()) -> list[str]:
-    seen: list[str] = []
-    for x in items:
-        if x not in seen:
-            seen.append(x)
-    return sorted(seen, key=lambda x: (prefer.index(x) if x in prefer else len(prefer), x))
-
-
-def _plot(folder: Path, targets, sources, cell, combos, singles) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 1.6]})
-    mat = [[math.nan if s == t or (t, s) not in cell or cell[(t, s)].get("status") != "ok" else cell[(t, s)]["f1"]
-            for s in sources] for t in targets]
-    im = ax1.imshow(mat, cmap="viridis", vmin=0.5, vmax=1.0)
-    ax1.set_xticks(range(len(sources)))
-    ax1.set_xticklabels(sources)
-    ax1.set_yticks(range(len(targets)))
-    ax1.set_yticklabels(targets)
-    ax1.set_xlabel("source")
-    ax1.set_ylabel("target")
-    for i, row in enumerate(mat):
-        for j, x in enumerate(row):
-            if not math.isnan(x):
-                sd = cell[(targets[i], sources[j])].get("f1_sd") or 0.0
-                ax1.text(j, i, f"{x:.3f}\n±{sd:.3f}", ha="center", va="center", fontsize=8, color="white" if x < 0.8 else "black")
-    ax1.set_title("single source: strict F1")
-    fig.colorbar(im, ax=ax1, fraction=0.046)
-    # right: per target, the single sources and the "all others" combinations (pairs: see the table)
-    series = [f"from {x}" for x in sources] + _order([r["label"] for r in combos if r.get("all_others")])
-    by = {(r["label"], r["lang"]): r for r in singles + combos if r.get("status") == "ok"}
-    width = 0.85 / max(len(series), 1)
-    colors = plt.get_cmap("tab10")
-    for k, name in enumerate(series):
-        xs, ys, es = [], [], []
-        for i, t in enumerate(targets):
-            r = by.get((name, t))
-            if r is not None:
-                xs.append(i + (k - (len(series) - 1) / 2) * width)
-                ys.append(r["f1"])
-                es.append(r.get("f1_sd") or 0.0)
-        ax2.bar(xs, ys, width, yerr=es, capsize=1.5, label=name, color=colors(k % 10),
-                hatch="" if name.startswith("from ") else "//", edgecolor="white", linewidth=0.3)
-    ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax2.set_ylim(0.5, 1)
-    ax2.set_xticks(range(len(targets)))
-    ax2.set_xticklabels(targets)
-    ax2.set_ylabel("strict span F1 (mean ± sd)")
-    ax2.set_title("single sources and all-other-sources combinations (hatched)")
-    fig.tight_layout()
-    fig.savefig(folder / "source_diversity.png", dpi=120)
-    plt.close(fig)

@@ -1,4 +1,4 @@
-"""Issue 8.5: scale-out study (``projner.study.scale_out.v1``).
+"""Issue 8.5: scale-out study (``projner.study.scale_out.v1``, ``study: scale_out``).
 
 On a synthetic corpus (:mod:`projner.scale.synthetic`, gold target entities and gold links),
 align + project the same pairs with the single-process path (``align_corpus`` +
@@ -34,11 +34,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from projner.registry import studies
-from projner.research.base import Study, StudyContext, read_run, write_run
+# TODO(issue 14): the study protocol moves down to projner.pipeline.study; until then this is
+# the one import of a sibling package (scale → research)
+from projner.research.base import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
+from projner.scale.distributed import ScaleSpec, _cpu, read_inputs, run_shards
+from projner.scale.synthetic import write_synthetic
 
 DEFAULT_ALIGNERS = [{"name": "pharaoh", "params": {}}, {"name": "eflomal", "params": {"n_samplers": 1}}]
 
@@ -56,26 +61,19 @@ def _human(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
-def _cpu() -> float:
-    import resource
-
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-
 def single_process(inputs, out: Path, spec) -> dict:
     """The single-process path on already read inputs: whole-corpus align + project, then write."""
     from projner.align.base import align_corpus
+    from projner.align.build import build_aligner
     from projner.data.formats import write_corpus, write_pharaoh
     from projner.evaluate.projection import projection_stats
-    from projner.pipeline.files import build_projector, project_corpora
-    from projner.scale.distributed import _make_aligner
+    from projner.project.build import build_projector, project_corpora
 
     t0, c0 = time.perf_counter(), _cpu()
     if spec.aligner == "pharaoh":
         als, sig = list(inputs.links), "aligner:pharaoh"
     else:
-        model = _make_aligner(spec.aligner, spec.aligner_params)
+        model = build_aligner(spec.aligner, spec.aligner_params)
         als = align_corpus(model, [s.tokens for s in inputs.src], [t.tokens for t in inputs.tgt])
         sig = model.signature()
     projector = build_projector(spec.method, spec.projector_params)
@@ -93,8 +91,6 @@ def single_process(inputs, out: Path, spec) -> dict:
 
 def ray_process(inputs, out: Path, spec, *, num_cpus: int | None, address: str | None, shard_size: int) -> dict:
     """The Ray path on the same inputs (fresh: earlier shards of this run are removed)."""
-    from projner.scale.distributed import run_shards
-
     c0 = _cpu()
     t0 = time.perf_counter()
     res = run_shards(inputs, out, spec, shard_size=shard_size, use_ray=True, num_cpus=num_cpus, address=address,
@@ -158,10 +154,8 @@ class ScaleOut(Study):
         return [p["run_id"] for p in self.points(params)]
 
     def run(self, params: Mapping[str, Any], ctx: StudyContext) -> None:
-        from projner.evaluate.spans import evaluate_spans
-        from projner.scale.distributed import ScaleSpec, read_inputs
-        from projner.scale.synthetic import write_synthetic
         from projner.data.formats import read_corpus
+        from projner.evaluate.spans import evaluate_spans
 
         if ctx.languages and "synthetic" not in ctx.languages:
             return
@@ -197,8 +191,6 @@ class ScaleOut(Study):
 
     @staticmethod
     def _measure(p, s, inputs, gold, spec, out: Path, read_seconds, evaluate_spans, read_corpus) -> dict:
-        import traceback
-
         mode = p["mode"]
         al = p["aligner"]
         what = "gold links" if al["name"] == "pharaoh" else al["name"]
@@ -223,7 +215,7 @@ class ScaleOut(Study):
             sc = evaluate_spans(gold, pred)
             rec.update(status="ok", f1=sc.f1, precision=sc.precision, recall=sc.recall, signature=sc.signature,
                        pipeline_signature=m["signature"], projection=m["projection"])
-        except Exception as exc:  # one failing run must not lose the others
+        except RECORDED_ERRORS as exc:  # one failing run must not lose the others (a bug propagates)
             rec.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
         return rec
 
