@@ -198,3 +198,23 @@ def test_exit_status_counts_failed_runs(world, tmp_path, capsys):
     assert code == 0 and "warning: [E045] 1 of 2 experiment runs failed" in err
     code, _, err = _run_main(["experiment", "run", str(cfg), "--output", str(tmp_path / "r2"), "--strict", *base], capsys)
     assert code == 1 and "error: [E045] 1 of 2 experiment runs failed" in err
+
+
+def test_recording_errors_records_data_errors_and_lets_bugs_propagate():
+    from projner.errors import E, ProjnerError
+    from projner.pipeline.experiment import recording_errors
+
+    logged: list[str] = []
+    rec: dict = {}
+    with recording_errors(rec, logged.append):
+        raise ProjnerError(E.E203, detail="no such folder")
+    assert rec["status"] == "error" and rec["error"].startswith("[E203]") and "traceback" not in rec
+    rec = {}
+    with recording_errors(rec, logged.append):
+        raise FileNotFoundError(2, "No such file", "x.conll")
+    assert rec["status"] == "error" and "FileNotFoundError" in rec["error"] and "traceback" in rec
+    rec = {}
+    with pytest.raises(TypeError):
+        with recording_errors(rec, logged.append):
+            raise TypeError("a bug")
+    assert rec == {} and len(logged) == 2

@@ -9,7 +9,7 @@ import pytest
 from projner.errors import ProjnerError
 from projner.pipeline.experiment import parse_config, report_folder, run_experiment
 from projner.registry import studies
-from projner.research.base import Study, StudyConfig, read_run, write_run
+from projner.pipeline.study import Study, StudyConfig, read_run, write_run
 
 
 def _langs(x, p, v):

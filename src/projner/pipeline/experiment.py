@@ -43,11 +43,11 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from projner.data.textio import atomic_write, read_lines
 from projner.errors import E, ProjnerError
 from projner.pipeline.cache import StepRunner
+from projner.pipeline.study import RECORDED_ERRORS, error_text
 from projner.pipeline.config_check import did_you_mean
 from projner.pipeline.report import build_report, load_runs, markdown_table, report_folder, run_status  # noqa: F401  (re-exported)
-from projner.pipeline.translate_train import (
+from projner.pipeline.config import (
     DEFAULT_LABELS,
-    FILTERS,
     AlignerConfig,
     LabellerConfig,
     ModelConfig,
@@ -55,10 +55,9 @@ from projner.pipeline.translate_train import (
     ProjectionConfig,
     RunResult,
     TranslateTrainConfig,
-    gold_run,
-    model_transfer_run,
-    translate_train,
 )
+from projner.pipeline.translate_train import gold_run, model_transfer_run, translate_train
+from projner.project.filters import FILTERS
 
 BUILTIN_ALIGNERS = {"eflomal": {"name": "eflomal", "params": {}}, "neural": {"name": "neural", "params": {}}}
 BUILTIN_METHODS = {m: {"method": m} for m in ("heuristic", "ngram", "fusion", "ner")}
@@ -253,19 +252,18 @@ def parse_config(obj: Any, file: str | None = None):
 
     A config with ``study: NAME`` (other than ``translate-train``) is a research study
     (:mod:`projner.research`): its own keys are validated by the registered study and a
-    :class:`~projner.research.base.StudyConfig` is returned.
+    :class:`~projner.pipeline.study.StudyConfig` is returned.
     """
     v = _V(file)
     if isinstance(obj, dict) and obj.get("study", "translate-train") != "translate-train":
         return _parse_study(obj, v, file)
     if isinstance(obj, dict) and "study" in obj:
         obj = {k: x for k, x in obj.items() if k != "study"}
-    import projner.align.eflomal  # noqa: F401  (registers the built-in aligners)
     from projner.registry import aligners as aligner_registry
 
     known_aligners = sorted(set(aligner_registry.short_names()) | set(BUILTIN_ALIGNERS) | {"pharaoh"})
     aligner = lambda x, p: v.mapping(x, p, {  # noqa: E731
-        "name": lambda y, q: v.str_(y, q, known_aligners, "aligner"),
+        "name": lambda y, q: y if aligner_registry.knows(y) else v.str_(y, q, known_aligners, "aligner"),  # eflomal.v1 too
         "params": v.params, "file": v.opt_str,
         "extra": lambda y, q: v.list_(y, q, v.str_, nonempty=False)}, required=("name",))
     method = lambda x, p: v.mapping(x, p, {  # noqa: E731
@@ -336,12 +334,13 @@ def parse_config(obj: Any, file: str | None = None):
 
 
 def _parse_study(obj: dict, v: "_V", file: str | None):
-    from projner.registry import studies
-    from projner.research.base import StudyConfig, load_study_modules
+    from projner.registry import create, studies
+    from projner.pipeline.study import StudyConfig
 
-    load_study_modules()
-    name = v.str_(obj["study"], "study", sorted(["translate-train"] + studies.short_names()), "study")
-    study = studies.get(name)()
+    name = obj["study"]  # a short name, or a pinned one (morphology.v1)
+    if not studies.knows(name):
+        v.str_(name, "study", sorted(["translate-train"] + studies.short_names()), "study")
+    study = create("study", name)
     common = {k: obj[k] for k in STUDY_COMMON if k in obj}
     for k in ("name", "output", "data", "cache"):
         if k in common:
@@ -418,16 +417,16 @@ def labeller_config(cfg: ExperimentConfig) -> LabellerConfig:
 
 @contextlib.contextmanager
 def recording_errors(record: dict, log: Callable[[str], None]) -> Iterator[None]:
-    """Turn a failure inside the block into ``status: error`` fields of ``record`` (with a
-    traceback for unexpected exceptions) and log it: one failing run must not lose the others."""
+    """Turn a data or system failure inside the block (:data:`RECORDED_ERRORS`: a coded error, an
+    OSError) into ``status: error`` fields of ``record`` and log it: one failing run must not lose
+    the others. Anything else (TypeError, KeyError ...) is a bug and propagates."""
     try:
         yield
-    except ProjnerError as exc:
-        record.update(status="error", error=str(exc))
-        log(f"    error: {exc}")
-    except Exception as exc:
-        record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
-        log(f"    error: {type(exc).__name__}: {exc}")
+    except RECORDED_ERRORS as exc:
+        record.update(status="error", error=error_text(exc))
+        if not isinstance(exc, ProjnerError):
+            record["traceback"] = traceback.format_exc(limit=5)
+        log(f"    error: {error_text(exc)}")
 
 
 def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str | None = None) -> RunResult:
@@ -482,10 +481,10 @@ def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = Non
 
 def _run_study(cfg, out: Path, runner: StepRunner, data: str | None, languages: Sequence[str] | None,
                log: Callable[[str], None] | None) -> Path:
-    from projner.registry import studies
-    from projner.research.base import StudyContext
+    from projner.registry import create
+    from projner.pipeline.study import StudyContext
 
-    study = studies.get(cfg.study)()
+    study = create("study", cfg.study)
     ctx = StudyContext(out=out, runner=runner, data=data if data is not None else cfg.data,
                        log=log or (lambda m: None), languages=tuple(languages) if languages else None)
     t0 = time.perf_counter()

@@ -5,4 +5,4 @@ validated by the study (errors name the key path, E200). Studies are registered 
 ``projner.study.NAME.v1``; the registry imports a built-in study's module when it is first asked for.
 """
 
-from projner.research.base import Study, StudyConfig, write_run  # noqa: F401
+from projner.pipeline.study import Study, StudyConfig, write_run  # noqa: F401

@@ -23,7 +23,7 @@ from projner.data.textio import atomic_write
 from projner.errors import E, ProjnerError
 from projner.evaluate.bootstrap import paired_drop_ci
 from projner.registry import studies
-from projner.research.base import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
 from projner.research.perturb import PerturbStats, augment_sentences, perturb
 from projner.types import Sentence
 

@@ -41,7 +41,7 @@ from typing import Any, Mapping, Sequence
 
 from projner.pipeline.experiment import recording_errors
 from projner.registry import studies
-from projner.research.base import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
 
 SOURCES = ("mafand", "bible", "mixed")
 MIXED_PARTS = ("mafand", "bible")

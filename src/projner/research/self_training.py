@@ -63,7 +63,7 @@ from projner.pipeline.steps import evaluate_step, labeller_step, train_step
 from projner.pipeline.translate_train import model_transfer_run, translate_train
 from projner.project.filters import downsample_empty
 from projner.registry import studies
-from projner.research.base import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
 from projner.types import Sentence
 
 TEACHERS = ("projection", "transfer")

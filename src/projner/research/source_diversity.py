@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import studies
-from projner.research.base import RECORDED_ERRORS, Study, StudyContext, env_data, error_text, read_run, write_run
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, env_data, error_text, read_run, write_run
 
 DEFAULT_CORPUS = "europarl_ner/{lang}-europarl.test.conll02"
 KEYWORDS = ("all-others", "pairs-of-others")

@@ -39,9 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from projner.registry import studies
-# TODO(issue 14): the study protocol moves down to projner.pipeline.study; until then this is
-# the one import of a sibling package (scale → research)
-from projner.research.base import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
 from projner.scale.distributed import ScaleSpec, _cpu, read_inputs, run_shards
 from projner.scale.synthetic import write_synthetic
 
