@@ -8,7 +8,7 @@ export PROJNER_DATA ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test bench experiments clean
+.PHONY: venv demo test bench experiments clean check-docs
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# every figure README.md quotes must be in BENCHMARKS.md (standard library only, no venv needed)
+check-docs:
+	$(PY) tests/test_docs_figures.py
 
 bench: venv
 	$(BIN)/projner models prepare e5-small
