@@ -217,3 +217,90 @@ def test_scale_out_study_runs_reports_and_resumes(tmp_path, ray_cluster):
     stamp = (out / "runs" / "synthetic__N40__pharaoh__ray2.json").stat().st_mtime_ns
     run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), verbose=False)  # finished runs are skipped
     assert (out / "runs" / "synthetic__N40__pharaoh__ray2.json").stat().st_mtime_ns == stamp
+
+
+# ----------------------------------------------------------------------------- shard keys cover code (issue 13)
+
+_TMP_ALIGNER = '''"""A prefix aligner in a module of its own (the tests edit this file)."""
+from projner.types import Alignment, Link
+
+N = 3
+
+
+class PrefixAligner:
+    def signature(self):
+        return "aligner:tmpcode"
+
+    def align(self, src, tgt):
+        return [Alignment(tuple(Link(i, j) for i, a in enumerate(s) for j, b in enumerate(t)
+                                if a[:N].lower() == b[:N].lower())) for s, t in zip(src, tgt)]
+
+
+def make(**kw):
+    return PrefixAligner()
+'''
+
+
+def _load_tmp_aligner(path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("projner_test_tmpaligner", path)
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "projner_test_tmpaligner", mod)
+    spec.loader.exec_module(mod)
+    monkeypatch.setitem(aligners._items, "projner.aligner.tmpcode.v1", mod.make)
+    return mod
+
+
+def _edit(path, text):
+    import os
+
+    st = os.stat(path)
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(st.st_mtime_ns + 10**9, st.st_mtime_ns + 10**9))
+
+
+def test_a_code_change_changes_the_shard_keys(tmp_path, corpus, monkeypatch):
+    from projner.scale.distributed import ScaleSpec
+    from projner.scale.keys import shard_code_key
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    path = tmp_path / "projner_test_tmpaligner.py"
+    path.write_text(_TMP_ALIGNER, encoding="utf-8")
+    _load_tmp_aligner(path, monkeypatch)
+    key = shard_code_key(ScaleSpec(aligner="tmpcode"))
+    assert key.components == ("projner.aligner.tmpcode.v1", "projner.projector.heuristic.v1")
+    assert "module:projner_test_tmpaligner" in key.code and "module:projner.scale.distributed" in key.code
+
+    out = tmp_path / "o"
+
+    def run():
+        return align_project_local(corpus.src, corpus.tgt, out, aligner="tmpcode", shard_size=5, progress=False)
+
+    assert run().shards_computed == 5
+    before = (out / "projected.jsonl").read_bytes()
+    assert (run().shards_reused, (out / "projected.jsonl").read_bytes()) == (5, before)
+    # a comment and a docstring do not change what the aligner does: still reused
+    _edit(path, _TMP_ALIGNER.replace('"""A prefix aligner', '"""A reworded prefix aligner').replace("N = 3", "N = 3  # chars"))
+    _load_tmp_aligner(path, monkeypatch)
+    assert run().shards_reused == 5
+    # a change to the aligner's code: every shard is recomputed, none reused
+    _edit(path, _TMP_ALIGNER.replace("N = 3", "N = 4"))
+    _load_tmp_aligner(path, monkeypatch)
+    res = run()
+    assert (res.shards_computed, res.shards_reused) == (5, 0)
+
+
+def test_an_engine_version_changes_the_shard_keys(monkeypatch):
+    import projner.fingerprint as F
+    from projner.scale.distributed import ScaleSpec, make_shards
+    from projner.types import Sentence
+
+    src = [Sentence(("John", "went"))] * 4
+    tgt = [Sentence(("John", "alienda"))] * 4
+    spec = ScaleSpec(aligner="eflomal")
+    keys = [s.key for s in make_shards(src, tgt, None, spec, 2)]
+    assert keys == [s.key for s in make_shards(src, tgt, None, spec, 2)] and len(set(keys)) == 1  # same content, same key
+    real = F.engine_version
+    monkeypatch.setattr(F, "engine_version", lambda name: "99.0" if name == "eflomal" else real(name))
+    assert set(keys).isdisjoint(s.key for s in make_shards(src, tgt, None, spec, 2))

@@ -90,7 +90,7 @@ def test_parallel_lookup_and_conflicts(par_files):
     out = tr.translate(["John saw Mary", "hello", "the man"], "eng", "sw")
     assert [o.text for o in out] == ["John aliona Mary", "habari", "mtu"]
     assert tr.conflicts == 1 and "the man" in tr
-    assert tr.signature().startswith("parallel(src=src.en,tgt=tgt.sw,sha=")
+    assert tr.signature().startswith("translator:parallel|src:src.en|tgt:tgt.sw|sha:")
     with pytest.raises(ProjnerError) as ei:
         tr.translate(["the woman"], "en", "sw")
     assert ei.value.code is E.E184 and str(s) in str(ei.value) and "the woman" in str(ei.value)

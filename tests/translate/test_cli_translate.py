@@ -1,4 +1,4 @@
-"""``projner translate`` end to end with the tiny model."""
+"""``projner translate`` end to end with the tiny constructed model (tiny_mt.py: a dictionary by construction)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def test_translate_file(tiny_mt_dir, tmp_path, capsys):
     assert code == 0, err
     assert out.read_text(encoding="utf-8").split("\n") == ["ile kubwa nyumba", "Mary alitembelea Nairobi leo", "", "ile mtu", ""]
     scores = sc.read_text().split()
-    assert len(scores) == 4 and scores[2] == "nan" and float(scores[0]) < 0
-    assert "translated 4 sentences" in err and "projner-translate:1|seq2seq(" in err
+    assert len(scores) == 4 and scores[2] == "nan" and all(-0.5 < float(scores[i]) < 0 for i in (0, 1, 3))
+    assert "translated 4 sentences" in err and "projner-translate:1|translator:seq2seq|model:" in err
 
 
 def test_translate_errors_leave_no_output(tiny_mt_dir, tmp_path, capsys):

@@ -1,11 +1,17 @@
 """A content-addressed cache for expensive pipeline steps, and a step runner on top of it.
 
 Every step (train a labeller, label a corpus, align, project, train, evaluate) is identified
-by a **fingerprint**: the sha256 of a canonical JSON document holding the step name, its
-parameters, the fingerprints / content hashes of its inputs and projner's version (as the
-HF ``datasets`` library fingerprints transforms). The step's outputs live in one folder,
-``ROOT/<step>/<fingerprint>/``, next to a ``manifest.json`` that lists every output file
-with its sha256.
+by a **fingerprint**: the digest of a :class:`projner.fingerprint.Key` holding the step name,
+its parameters, the fingerprints / content hashes of its inputs, the **code** the step runs
+(its compute function and the project functions it reaches, the modules of the components
+it resolves: normalised-AST hashes), the full versioned names of those components
+(``projner.aligner.eflomal.v1``), the versions of the **engines** doing the work (eflomal,
+python-crfsuite, torch, transformers, spaCy and its pipeline) and projner's version — as the
+HF ``datasets`` library fingerprints transforms. Editing a step's code therefore invalidates
+that step and, through their inputs, the steps after it, and nothing else. The step's outputs
+live in one folder, ``ROOT/<step>/<fingerprint>/``, next to a ``manifest.json`` that lists
+every output file with its sha256 and records the whole key (``key``: code hashes, components,
+engines).
 
 * Writes are atomic: a step computes into a temporary folder beside its final place, writes
   the manifest last and renames the folder into place. A process killed with SIGKILL leaves
@@ -14,6 +20,10 @@ with its sha256.
 * On a hit the manifest is checked: another projner version (``stale``), a missing or
   altered file (``corrupt``) or an unreadable manifest (``corrupt``) is detected, reported in
   :attr:`StepRunner.events` and recomputed.
+* On a miss whose parameters and inputs were computed before by other code or engines (the
+  last such entry is remembered in ``ROOT/<step>/.index/``), the event is ``stale`` and its
+  detail says what changed (``code changed: fn:...``, ``engine eflomal 2.0.0 → 2.0.1``); the
+  older entry is left in place (switching back to that code hits it again).
 
 The cache root is, in order: the ``root`` argument, ``$PROJNER_CACHE``, ``~/.cache/projner``.
 """
@@ -22,9 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,11 +42,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from projner.data.textio import atomic_write
-
+from projner.fingerprint import Key, canon, changes, hash_json, make_key
 from projner.types import Alignment, Sentence, Span
 
+logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: fingerprints and manifests hold the code/engine key
+INDEX = ".index"  # ROOT/<step>/.index/<hash of step, params, inputs>.json: the last fingerprint computed
 HOOK_ENV = "PROJNER_TEST_STEP_HOOK"  # "STEP:SECONDS[:MARKER]": sleep inside STEP (resumability tests)
 
 
@@ -58,30 +70,7 @@ def default_cache_root(root: str | os.PathLike | None = None) -> Path:
 # ----------------------------------------------------------------------------- hashing
 
 
-def _canon(obj: Any) -> Any:
-    """A JSON-able canonical form of parameters (tuples → lists, paths → strings, dataclasses → dicts)."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _canon(asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _canon(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_canon(v) for v in obj]
-    if isinstance(obj, (set, frozenset)):
-        return sorted(_canon(v) for v in obj)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, float):
-        return repr(obj)
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    return repr(obj)
-
-
-def hash_json(obj: Any) -> str:
-    data = json.dumps(_canon(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+_canon = canon  # canonical JSON and hash_json live in projner.fingerprint (re-exported here)
 
 
 def hash_file(path: str | os.PathLike) -> str:
@@ -109,10 +98,28 @@ def hash_tokens(token_lists: Iterable[Sequence[str]]) -> str:
     return h.hexdigest()
 
 
-def fingerprint(step: str, params: Mapping[str, Any], inputs: Mapping[str, str], version: str | None = None) -> str:
-    """sha256 over the step name, its parameters, its inputs' hashes and projner's version."""
-    return hash_json({"format": CACHE_FORMAT, "step": step, "params": params, "inputs": dict(inputs),
-                      "version": version or _version()})
+def fingerprint(step: str, params: Mapping[str, Any], inputs: Mapping[str, str], version: str | None = None, *,
+                code: Iterable[Any] = (), components: Iterable[tuple[Any, str]] = (), engines: Iterable[str] = ()) -> str:
+    """The digest of the step's :class:`~projner.fingerprint.Key` (see :func:`step_key`)."""
+    return step_key(step, params, inputs, code=code, components=components, engines=engines, version=version).digest
+
+
+def step_key(step: str, params: Mapping[str, Any], inputs: Mapping[str, str], *, code: Iterable[Any] = (),
+             components: Iterable[tuple[Any, str]] = (), engines: Iterable[str] = (), version: str | None = None) -> Key:
+    """The key of a step: ``components`` are ``(kind, name)`` pairs (``("aligner", "eflomal")``; kind
+    one of :data:`COMPONENT_KINDS`, or a registry) resolved to full versioned names."""
+    return make_key(step, params, inputs, code=code, components=[resolve_component(k, n) for k, n in components],
+                    engines=engines, version=version)
+
+
+COMPONENT_KINDS = ("aligner", "tagger", "projector", "translator", "scorer")
+
+
+def resolve_component(kind: Any, name: str) -> tuple[Any, str]:
+    """(registry, name) for a component kind (the registry imports a built-in's module when asked)."""
+    from projner import registry
+
+    return (registry.registry(kind), name) if isinstance(kind, str) else (kind, name)
 
 
 # ----------------------------------------------------------------------------- serialisation
@@ -236,7 +243,7 @@ class Cache:
         return "hit", Entry(step, fp, d, manifest), ""
 
     def put(self, step: str, fp: str, compute: Callable[[Path], Any], *, params: Any = None,
-            inputs: Mapping[str, str] | None = None) -> Entry:
+            inputs: Mapping[str, str] | None = None, key: Key | None = None) -> Entry:
         """Run ``compute(tmp_dir)`` (it writes its outputs there), checksum, then rename into place."""
         final = self.entry_dir(step, fp)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -246,7 +253,8 @@ class Cache:
             manifest = {
                 "format": CACHE_FORMAT, "step": step, "fingerprint": fp, "version": _version(),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "params": _canon(params),
-                "inputs": dict(inputs or {}), "info": _canon(extra) if extra is not None else None,
+                "inputs": dict(inputs or {}), "key": key.document() if key is not None else None,
+                "info": _canon(extra) if extra is not None else None,
                 "files": {name: hash_file(tmp / name) for name in _files_under(tmp)},
             }
             with atomic_write(tmp / MANIFEST) as fh:
@@ -258,6 +266,27 @@ class Cache:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return Entry(step, fp, final, manifest)
+
+    def _index(self, step: str, params: Any, inputs: Mapping[str, str]) -> Path:
+        return self.root / step / INDEX / f"{hash_json({'step': step, 'params': params, 'inputs': dict(inputs)})}.json"
+
+    def previous(self, step: str, params: Any, inputs: Mapping[str, str], fp: str) -> tuple[str, dict] | None:
+        """(fingerprint, key document) of the last entry computed for these parameters and inputs
+        by other code or engines (None when there is none, or it is gone)."""
+        try:
+            old = json.loads(self._index(step, params, inputs).read_text(encoding="utf-8"))["fingerprint"]
+            if old == fp:
+                return None
+            man = json.loads((self.entry_dir(step, old) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return (old, man["key"]) if isinstance(man, dict) and isinstance(man.get("key"), dict) else None
+
+    def remember(self, step: str, params: Any, inputs: Mapping[str, str], fp: str) -> None:
+        path = self._index(step, params, inputs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as fh:
+            json.dump({"fingerprint": fp}, fh)
 
     def discard(self, step: str, fp: str) -> None:
         shutil.rmtree(self.entry_dir(step, fp), ignore_errors=True)
@@ -300,16 +329,29 @@ class StepRunner:
 
     @classmethod
     def at(cls, root: str | os.PathLike | None = None, *, verbose: bool = False) -> "StepRunner":
-        log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if verbose else None
+        log = logger.info if verbose else None  # stderr through projner.log (the CLI's --quiet hides it)
         return cls(Cache(root), log)
 
+    def key(self, step: str, params: Mapping[str, Any], inputs: Mapping[str, str],
+            compute: Callable[[Path], Any] | None = None, *, code: Iterable[Any] = (),
+            components: Iterable[tuple[Any, str]] = (), engines: Iterable[str] = ()) -> Key:
+        """The :class:`~projner.fingerprint.Key` :meth:`run` uses (``print(key.describe())`` shows it)."""
+        return step_key(step, params, inputs, code=([compute] if compute is not None else []) + list(code),
+                        components=components, engines=engines)
+
     def run(self, step: str, params: Mapping[str, Any], inputs: Mapping[str, str],
-            compute: Callable[[Path], Any]) -> Entry:
+            compute: Callable[[Path], Any], *, code: Iterable[Any] = (),
+            components: Iterable[tuple[Any, str]] = (), engines: Iterable[str] = ()) -> Entry:
         """The cached entry of ``step`` for these parameters and inputs, computed when needed.
 
-        ``inputs`` maps names to content hashes or fingerprints of earlier entries.
+        ``inputs`` maps names to content hashes or fingerprints of earlier entries. The key also
+        holds the code of ``compute`` (and the project functions it reaches), of ``code`` (more
+        functions, modules, module names or classes), the modules and full versioned names of
+        ``components`` (``("aligner", "eflomal")`` pairs) and the versions of their engines and
+        of ``engines`` (see :mod:`projner.fingerprint`).
         """
-        fp = fingerprint(step, params, inputs)
+        key = self.key(step, params, inputs, compute, code=code, components=components, engines=engines)
+        fp = key.digest
         status, entry, detail = self.cache.check(step, fp)
         if status == "hit":
             assert entry is not None
@@ -318,13 +360,17 @@ class StepRunner:
         if status in ("stale", "corrupt"):
             self._record(Event(step, fp, status, detail=detail + "; recomputing"))
             self.cache.discard(step, fp)
+        elif (prev := self.cache.previous(step, key.params, inputs, fp)) is not None:
+            what = "; ".join(changes(prev[1], key.document())) or "key changed"
+            self._record(Event(step, fp, "stale", detail=f"{what} (was {prev[0][:12]}); recomputing"))
         t0 = time.perf_counter()
 
         def wrapped(tmp: Path) -> Any:
             _test_hook(step)
             return compute(tmp)
 
-        entry = self.cache.put(step, fp, wrapped, params=params, inputs=inputs)
+        entry = self.cache.put(step, fp, wrapped, params=params, inputs=inputs, key=key)
+        self.cache.remember(step, key.params, inputs, fp)
         self._record(Event(step, fp, "miss", time.perf_counter() - t0))
         return entry
 

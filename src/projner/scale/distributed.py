@@ -15,10 +15,10 @@ out. Workers need projner (and the aligner's dependencies) installed; pass ``run
 a cluster whose nodes lack it. Inputs are read on the driver and shards travel through Ray's
 object store; outputs come back to the driver, which writes them: no shared file system needed.
 
-Resume: every finished shard is kept under ``OUT/shards/`` named by a fingerprint of its
-content and of every parameter (aligner, projector, output format). A rerun skips shards whose
-files are complete, recomputes the rest and reassembles the outputs. All files are written
-atomically, so a killed run leaves only whole shards.
+Resume: every finished shard is kept under ``OUT/shards/`` named by a fingerprint of its content,
+every parameter, its code and its component and engine versions (:mod:`projner.scale.keys`). A
+rerun skips shards whose files are complete, recomputes the rest and reassembles the outputs.
+All files are written atomically, so a killed run leaves only whole shards.
 
 Statistical aligners and shards: eflomal is trained on the corpus it aligns, so a shard is
 aligned with a model trained on that shard alone. Large shards (default 100k pairs) keep
@@ -35,7 +35,6 @@ the other (``shard_size=None``: the whole corpus as one shard, i.e. the single-p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
@@ -48,6 +47,7 @@ from projner.data.formats import ReadOptions, check_alignments, format_pharaoh, 
 from projner.data.schemes import encode
 from projner.data.textio import atomic_write
 from projner.errors import E, ProjnerError
+from projner.scale.keys import shard_code_key, shard_key
 from projner.types import Alignment, Link, Sentence, Span
 
 SCALE_VERSION = 1
@@ -185,20 +185,19 @@ def decode_shard(payload: str) -> tuple[list[Sentence], list[Sentence], list[Ali
 
 
 def fingerprint(spec: ScaleSpec, payload: str) -> str:
-    h = hashlib.sha256(f"projner-scale:{SCALE_VERSION}\n{spec.to_json()}\n".encode("utf-8"))
-    h.update(payload.encode("utf-8"))
-    return h.hexdigest()[:32]
+    """A shard's key: content, parameters, code, components and engines (:mod:`projner.scale.keys`)."""
+    return shard_key(shard_code_key(spec), payload)
 
 
 def make_shards(src: Sequence[Sentence], tgt: Sequence[Sentence], links: Sequence[Alignment] | None,
                 spec: ScaleSpec, shard_size: int | None) -> list[Shard]:
     n = len(src)
     size = n if not shard_size else shard_size
-    out = []
+    out, code_key = [], shard_code_key(spec)  # the code part of the key: once per run
     for k, first in enumerate(range(0, max(n, 1), max(size, 1))):
         last = min(first + size, n)
         payload = encode_shard(src[first:last], tgt[first:last], None if links is None else links[first:last])
-        out.append(Shard(k, first, last - first, fingerprint(spec, payload), payload))
+        out.append(Shard(k, first, last - first, shard_key(code_key, payload), payload))
     return out
 
 
@@ -218,20 +217,6 @@ def _format_corpus(sentences: Sequence[Sentence], fmt: str, scheme: str) -> str:
     return "".join(parts)
 
 
-def _make_aligner(name: str, params: Mapping[str, Any]):
-    import importlib
-
-    from projner.registry import aligners
-
-    short = name.rsplit(".", 2)[-2] if name.startswith("projner.aligner.") else name
-    try:
-        importlib.import_module(f"projner.align.{short}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"projner.align.{short}":
-            raise ProjnerError(E.E020, package=str(exc.name), hint="projner[neural]") from None
-    return aligners.create(name, **dict(params))
-
-
 def _cpu() -> float:
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
@@ -240,8 +225,9 @@ def _cpu() -> float:
 def process_shard(payload: str, spec_json: str) -> dict:
     """Align and project one shard; returns JSON-able outputs (the same in a worker or in-process)."""
     from projner.align.base import align_corpus
+    from projner.align.build import build_aligner
     from projner.evaluate.projection import projection_stats
-    from projner.pipeline.files import build_projector, project_corpora
+    from projner.project.build import build_projector, project_corpora
 
     t0, c0 = time.perf_counter(), _cpu()
     spec = ScaleSpec.from_json(spec_json)
@@ -253,7 +239,7 @@ def process_shard(payload: str, spec_json: str) -> dict:
         check_alignments(links, src, tgt, path="<shard links>")
         als, al_sig = links, "aligner:pharaoh"
     else:
-        model = _make_aligner(spec.aligner, spec.aligner_params)
+        model = build_aligner(spec.aligner, spec.aligner_params)
         als = align_corpus(model, [s.tokens for s in src], [t.tokens for t in tgt])
         aligner_stats = {k: int(v) for k, v in (getattr(model, "stats", {}) or {}).items()}
         al_sig = model.signature()
@@ -471,7 +457,7 @@ def run_shards(
     read_seconds: float = 0.0,
 ) -> ScaleResult:
     """Shard ``inputs``, compute the missing shards (Ray or in-process), write the ordered outputs."""
-    from tqdm.auto import tqdm
+    from projner.log import progress_bar
 
     if shard_size is not None and shard_size < 1:
         raise ProjnerError(E.E260, detail=f"shard_size must be >= 1 (or None for one shard), got {shard_size}")
@@ -505,7 +491,7 @@ def run_shards(
     session = _Ray(num_cpus, address, runtime_env) if use_ray else None
 
     def consume(results: Iterator[dict]) -> None:
-        with tqdm(total=sum(s.n_pairs for s in todo), desc="align+project", unit="pair", disable=not progress) as bar:
+        with progress_bar(total=sum(s.n_pairs for s in todo), desc="align+project", unit="pair", disable=not progress) as bar:
             for r in results:
                 s = by_index[int(r["index"])]
                 if r["error"]:
@@ -563,17 +549,18 @@ def _spec(aligner: str | None, aligner_params, method: str, projector_params, ou
                      projector_params=dict(projector_params or {}), out_format=out_format)
 
 
-def align_project_distributed(
+def align_project(
     src: str | os.PathLike,
     tgt: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
+    use_ray: bool = True,
     aligner: str | None = None,
     aligner_params: Mapping[str, Any] | None = None,
     alignments: str | os.PathLike | None = None,
     method: str = "heuristic",
     projector_params: Mapping[str, Any] | None = None,
-    shard_size: int = DEFAULT_SHARD_SIZE,
+    shard_size: int | None = DEFAULT_SHARD_SIZE,
     num_cpus: int | None = None,
     address: str | None = None,
     runtime_env: Mapping[str, Any] | None = None,
@@ -585,39 +572,29 @@ def align_project_distributed(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> ScaleResult:
-    """Align (unless ``alignments`` gives Pharaoh links) and project on Ray; see the module docstring."""
+    """Align (unless ``alignments`` gives Pharaoh links) and project in shards, on Ray (``use_ray``;
+    ``num_cpus``, ``address``, ``runtime_env`` set it up) or in this process; see the module docstring."""
     spec = _spec(aligner, aligner_params, method, projector_params, out_format, alignments)
-    _import_ray()  # fail before reading millions of lines
+    if use_ray:
+        _import_ray()  # fail before reading millions of lines
     t0 = time.perf_counter()
     inputs = read_inputs(src, tgt, alignments=alignments, src_format=src_format, tgt_format=tgt_format,
                          options=options, label_map=label_map)
-    return run_shards(inputs, out_dir, spec, shard_size=shard_size, use_ray=True, num_cpus=num_cpus, address=address,
+    return run_shards(inputs, out_dir, spec, shard_size=shard_size, use_ray=use_ray, num_cpus=num_cpus, address=address,
                       runtime_env=runtime_env, progress=progress, log=log, read_seconds=time.perf_counter() - t0)
 
 
-def align_project_local(
-    src: str | os.PathLike,
-    tgt: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    *,
-    aligner: str | None = None,
-    aligner_params: Mapping[str, Any] | None = None,
-    alignments: str | os.PathLike | None = None,
-    method: str = "heuristic",
-    projector_params: Mapping[str, Any] | None = None,
-    shard_size: int | None = None,
-    out_format: str = "jsonl",
-    src_format: str | None = None,
-    tgt_format: str | None = None,
-    options: ReadOptions = ReadOptions(),
-    label_map: str | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] | None = None,
-) -> ScaleResult:
-    """The same job in this process, shard after shard (``shard_size=None``: the whole corpus at once)."""
-    spec = _spec(aligner, aligner_params, method, projector_params, out_format, alignments)
-    t0 = time.perf_counter()
-    inputs = read_inputs(src, tgt, alignments=alignments, src_format=src_format, tgt_format=tgt_format,
-                         options=options, label_map=label_map)
-    return run_shards(inputs, out_dir, spec, shard_size=shard_size, use_ray=False, progress=progress, log=log,
-                      read_seconds=time.perf_counter() - t0)
+def align_project_distributed(src: str | os.PathLike, tgt: str | os.PathLike, out_dir: str | os.PathLike,
+                              **job: Any) -> ScaleResult:
+    """:func:`align_project` on Ray (shards of :data:`DEFAULT_SHARD_SIZE` pairs unless ``shard_size`` says)."""
+    return align_project(src, tgt, out_dir, use_ray=True, **job)
+
+
+def align_project_local(src: str | os.PathLike, tgt: str | os.PathLike, out_dir: str | os.PathLike, *,
+                        shard_size: int | None = None, **job: Any) -> ScaleResult:
+    """The same job in this process, shard after shard (``shard_size=None``: the whole corpus at once);
+    the options of :func:`align_project` but the Ray ones."""
+    ray_options = sorted(set(job) & {"use_ray", "num_cpus", "address", "runtime_env"})
+    if ray_options:
+        raise TypeError(f"align_project_local() takes no Ray options: {', '.join(ray_options)}")
+    return align_project(src, tgt, out_dir, use_ray=False, shard_size=shard_size, **job)
