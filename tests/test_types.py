@@ -37,3 +37,19 @@ def test_alignment_dedups_keeps_best_score_and_reverses():
 def test_parallel_pair_checks_alignment_range():
     with pytest.raises(ValueError):
         ParallelPair(Sentence(("a",)), Sentence(("b",)), Alignment.from_pairs([(0, 1)]))
+
+
+def test_invalid_core_values_are_catalogue_errors():
+    """Issue 14: the core types raise coded errors (E049), not bare ValueErrors."""
+    from projner.errors import ProjnerError
+
+    with pytest.raises(ProjnerError, match=r"\[E049\] Invalid span: \[2, 2\)"):
+        Span(2, 2, "X")
+    with pytest.raises(ProjnerError, match="E049.*empty label"):
+        Span(0, 1, "")
+    with pytest.raises(ProjnerError, match="E049.*exceeds a sentence of 1 tokens"):
+        Sentence(("a",), (Span(0, 2, "PER"),))
+    with pytest.raises(ProjnerError, match="E049.*negative index in -1-0"):
+        Alignment((Link(-1, 0),))
+    with pytest.raises(ProjnerError, match=r"E049.*out of range: max \(0, 1\) for 1x1 words"):
+        ParallelPair(Sentence(("a",)), Sentence(("b",)), Alignment.from_pairs([(0, 1)]))

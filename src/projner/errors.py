@@ -44,6 +44,11 @@ class E(str, Enum):
     E043 = "File system error: {detail}."
     E044 = "The experiment config has {n} problem(s):{detail}"
     E045 = "{failed} of {total} experiment runs failed{detail}."
+    # E046–E049: component registry and core types (projner.registry, projner.types)
+    E046 = "Component {name!r} is already registered in registry {registry!r} (by {owner}): register a new name or a new version (.v2)."
+    E047 = "Invalid component name {name!r}: names look like 'projner.{kind}.NAME.vN'."
+    E048 = "Unknown component kind {kind!r}; known: {known}."
+    E049 = "Invalid {what}: {detail}."
     # E100–E119: neural word alignment and offline encoders (projner.align.neural, projner.models)
     E100 = "Cannot convert the packed model: {detail}."
     E101 = "Not a usable encoder model {model!r}: {detail}."
@@ -54,6 +59,7 @@ class E(str, Enum):
     E106 = "Unknown model {name!r} to prepare; known: {known}."
     E107 = "The tokenizer of {model!r} is not a fast tokenizer (word_ids are needed): {detail}."
     E108 = "Embedding cache {path!r} is unusable: {detail}."
+    E109 = "Precision {precision!r} is not available here: {detail}."
     # E120–E139: candidate-matching projection (projner.project.candidates/scores/solvers/matching)
     E120 = "Cannot parse weights {text!r}: {detail}. Write them as 'align=1,ner=0.5' (known names: {known})."
     E121 = "Unknown candidate method {method!r}; known: {known}."

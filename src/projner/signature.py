@@ -1,7 +1,14 @@
 """Signatures (as sacrebleu): every figure and every component travels with what determines it.
 
-One builder for all of them: evaluation scores (``projner-eval:1|scheme:iob2|...``), projectors
-(``projner-project:1|method:...``) and whatever else prints its settings.
+One builder for all of them, one form: ``key:value`` fields joined by ``|``.
+
+* a figure: :class:`Signature` (``projner-eval:1|scheme:iob2|...|version:0.1.0``);
+* a component (aligner, projector, translator, score): :func:`component_signature`
+  (``aligner:eflomal-2.0.0|model:3|...``, ``method:heuristic|gap:1|...``); a component's
+  signature inside another's field is bracketed by :func:`nest`
+  (``method:markers|...|translator:(translator:ct2|model:...)``);
+* a projection as ``projner project`` prints it: :func:`project_signature`, the one place that
+  adds ``projner-project:1`` and the version.
 """
 
 from __future__ import annotations
@@ -29,7 +36,36 @@ class Signature:
         return "|".join(parts + [f"version:{self.fields.get('version', __version__)}"])
 
 
+PROJECT = "projner-project:1"
+
+
+def component_signature(kind: str, name: object, /, **fields: object) -> str:
+    """``kind:name|key:value|...``: a component's settings, fields in the order given.
+
+    Values print as in :class:`Signature` (floats ``:g``, booleans ``yes``/``no``, sequences
+    sorted and comma-joined); ``None`` is left out; ``_`` in a key prints as ``-``
+    (``copy_dict`` → ``copy-dict``).
+    """
+    parts = [f"{kind}:{_fmt(name)}"]
+    parts += [f"{k.replace('_', '-')}:{_fmt(v)}" for k, v in fields.items() if v is not None]
+    return "|".join(parts)
+
+
+def nest(signature: str) -> str:
+    """A signature as the value of another's field: ``(translator:ct2|model:...)``."""
+    return f"({signature})"
+
+
+def project_signature(*parts: str) -> str:
+    """``projner-project:1|PART|...|version:V``: a projection as ``projner project`` (and ``projner
+    inspect``, the demo) signs it; ``parts`` are component signatures (the projector's, and the
+    aligner's where the projection aligned too)."""
+    return "|".join([PROJECT, *parts, f"version:{__version__}"])
+
+
 def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, (list, tuple, set, frozenset)):
         return ",".join(sorted(str(x) for x in v))
     if isinstance(v, float):

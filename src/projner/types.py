@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
+from projner.errors import E, ProjnerError
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -21,9 +23,9 @@ class Span:
 
     def __post_init__(self) -> None:
         if not (0 <= self.start < self.end):
-            raise ValueError(f"invalid span [{self.start}, {self.end}) for {self.label!r}")
+            raise ProjnerError(E.E049, what="span", detail=f"[{self.start}, {self.end}) for {self.label!r} (0 <= start < end)")
         if not self.label:
-            raise ValueError("span label must be non-empty")
+            raise ProjnerError(E.E049, what="span", detail=f"[{self.start}, {self.end}) has an empty label")
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -57,7 +59,7 @@ class Sentence:
         n = len(self.tokens)
         for s in spans:
             if s.end > n:
-                raise ValueError(f"span [{s.start}, {s.end}) exceeds sentence of {n} tokens")
+                raise ProjnerError(E.E049, what="span", detail=f"[{s.start}, {s.end}) exceeds a sentence of {n} tokens")
         object.__setattr__(self, "spans", spans)
 
     def __len__(self) -> int:
@@ -95,7 +97,7 @@ class Alignment:
         best: dict[tuple[int, int], Link] = {}
         for link in self.links:
             if link.src < 0 or link.tgt < 0:
-                raise ValueError(f"negative alignment index in {link}")
+                raise ProjnerError(E.E049, what="alignment link", detail=f"negative index in {link.src}-{link.tgt}")
             k = (link.src, link.tgt)
             prev = best.get(k)
             if prev is None or (link.score or 0.0) > (prev.score or 0.0):
@@ -149,6 +151,7 @@ class ParallelPair:
     def __post_init__(self) -> None:
         ms, mt = self.alignment.max_indices()
         if ms >= len(self.src) or mt >= len(self.tgt):
-            raise ValueError(
-                f"alignment index out of range: max ({ms}, {mt}) for {len(self.src)}x{len(self.tgt)} words"
+            raise ProjnerError(
+                E.E049, what="alignment",
+                detail=f"index out of range: max ({ms}, {mt}) for {len(self.src)}x{len(self.tgt)} words",
             )

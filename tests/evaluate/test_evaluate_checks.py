@@ -71,7 +71,7 @@ def test_repairs_per_file_are_in_the_json(tmp_path):
 
 def test_translate_train_evaluate_step_signs_with_the_gold_reading(tmp_path):
     from projner.pipeline.cache import Cache, StepRunner
-    from projner.pipeline.translate_train import evaluate_step
+    from projner.pipeline.steps import evaluate_step
 
     test = write(tmp_path, "test.txt", "Ada I-PER\nsings O\n\nBob I-PER\nLovelace I-PER\nB-side B-PER\n")  # IOB1
 

@@ -15,8 +15,8 @@ SCRIPT = """
 import json, sys
 sys.path.insert(0, {here!r})
 from projner.pipeline.cache import StepRunner
-from projner.pipeline.translate_train import (AlignerConfig, LabellerConfig, ModelConfig, ParallelConfig,
-                                              TranslateTrainConfig, translate_train)
+from projner.pipeline.config import AlignerConfig, LabellerConfig, ModelConfig, ParallelConfig, TranslateTrainConfig
+from projner.pipeline.translate_train import translate_train
 world = {world!r}
 cfg = TranslateTrainConfig(lang="xx", parallel=ParallelConfig(splits=("train", "dev")), data=world,
                            aligner=AlignerConfig(name="pharaoh", file=world + "/links.align"),

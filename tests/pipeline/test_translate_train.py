@@ -5,22 +5,18 @@ import pytest
 from projner.errors import ProjnerError
 from projner.pipeline.cache import Cache, StepRunner
 from projner.pipeline.translate_test import TranslateTestConfig, translate_test
-from projner.pipeline.translate_train import (
+from projner.data.datasets import evenly, load_parallel
+from projner.data.tokenize import tokenize
+from projner.pipeline.config import (
     AlignerConfig,
     LabellerConfig,
     ModelConfig,
     ParallelConfig,
     ProjectionConfig,
     TranslateTrainConfig,
-    evenly,
-    filter_projected,
-    gold_run,
-    load_parallel,
-    model_transfer_run,
-    strip_leading_determiners,
-    tokenize,
-    translate_train,
 )
+from projner.pipeline.translate_train import gold_run, model_transfer_run, translate_train
+from projner.project.filters import filter_projected, strip_leading_determiners
 from projner.types import Sentence, Span
 from synth import DictTranslator
 
@@ -194,7 +190,7 @@ def test_translate_train_back_translation_needs_translator(world, tmp_path):
 
 
 def test_complete_caps_filter_drops_sentences_with_stray_names():
-    from projner.pipeline.translate_train import stray_capitalised
+    from projner.project.filters import stray_capitalised
 
     ok = Sentence(tuple("Musa ya je Kano .".split()), (Span(0, 1, "PER"), Span(3, 4, "LOC")))
     stray = Sentence(tuple("Musa ya je Kano .".split()), (Span(0, 1, "PER"),))

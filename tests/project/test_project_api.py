@@ -12,10 +12,11 @@ SRC = Path(projner.__file__).resolve().parent
 
 def test_signature_is_core_and_shared():
     from projner.evaluate import Signature as from_evaluate
-    from projner.project.matching import Signature as from_project
-    from projner.signature import Signature
+    from projner.project.heuristic import component_signature as from_heuristic
+    from projner.project.matching import component_signature as from_project
+    from projner.signature import Signature, component_signature
 
-    assert from_evaluate is Signature and from_project is Signature
+    assert from_evaluate is Signature and from_project is component_signature and from_heuristic is component_signature
     assert not (SRC / "evaluate" / "signature.py").exists()
 
 

@@ -36,6 +36,7 @@ removed at the start of the next run (``stale_tmp_removed``).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import unicodedata
@@ -49,9 +50,11 @@ from projner.align.symmetrize import SYM_METHODS, symmetrize
 from projner.data.formats import parse_pharaoh_line
 from projner.errors import E, ProjnerError
 from projner.registry import aligners
+from projner.signature import component_signature
 from projner.types import Alignment, Link
 
 Tokens = Sequence[str]
+logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 1023  # eflomal 2.0.0 aligns nothing in a pair with a side of >= 0x400 tokens
 WINDOW = 500  # target length of the longer side's pieces when a long pair is split
@@ -96,9 +99,10 @@ class EflomalAligner:
         check_parallel(self.extra_src, self.extra_tgt, "extra source", "extra target")
 
     def signature(self) -> str:
-        return (
-            f"aligner:eflomal-{_eflomal_version()}|model:{self.model}|sym:{self.sym}|samplers:{self.n_samplers}"
-            f"|runs:{self.runs}|stem:{self.prefix_len},{self.suffix_len}|extra:{len(self.extra_src)}|copy-dict:{'yes' if self.copy_dictionary else 'no'}|long:windows{WINDOW}|seeded:no"
+        return component_signature(
+            "aligner", f"eflomal-{_eflomal_version()}", model=self.model, sym=self.sym, samplers=self.n_samplers,
+            runs=self.runs, stem=f"{self.prefix_len},{self.suffix_len}", extra=len(self.extra_src),
+            copy_dict=self.copy_dictionary, long=f"windows{WINDOW}", seeded=False,
         )
 
     def align_directional(
@@ -170,10 +174,8 @@ class EflomalAligner:
         if not plan.targets:
             return fwd_out, rev_out
         n_lines = len(plan.src_lines)
-        if n_lines > 20_000 and self.quiet:
-            import sys
-
-            print(f"eflomal: aligning {n_lines:,} pairs (model {self.model}, {self.n_samplers} samplers)...", file=sys.stderr, flush=True)
+        if n_lines > 20_000 and self.quiet:  # eflomal's own output is hidden: say what is running
+            logger.info("eflomal: aligning %s pairs (model %s, %s samplers)...", f"{n_lines:,}", self.model, self.n_samplers)
         removed = remove_stale(TMP_PREFIX)
         if removed:
             self.stats["stale_tmp_removed"] += removed

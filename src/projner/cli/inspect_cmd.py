@@ -47,7 +47,7 @@ def inspect_cmd(
     from projner.data.paths import require_input
     from projner.data.transaction import atomic_outputs
     from projner.inspect.verdicts import inspect_files
-    from projner.pipeline.files import projector_params
+    from projner.project.build import projector_params
 
     if fmt not in FORMATS:
         raise ProjnerError(E.E161, fmt=fmt, known=", ".join(FORMATS))

@@ -33,6 +33,36 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also debug messages on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr: no progress bars, "
+                               "no reading reports (every command's own --quiet)."),
+) -> None:
+    # the global convention (`projner -v CMD`, `projner -q CMD`); a command's own --quiet still works
+    from projner import log
+
+    if verbose and quiet:
+        raise typer.BadParameter("--verbose and --quiet exclude each other", param_hint="'--verbose' / '--quiet'")
+    log.configure(log.VERBOSE if verbose else log.QUIET if quiet else log.NORMAL)
+    if quiet:  # every command's own --quiet defaults to on
+        ctx.default_map = {**(ctx.default_map or {}), **_quiet_defaults(ctx.command)}
+
+
+def _quiet_defaults(group) -> dict:
+    """``{command: {"quiet": True}}`` (nested for subgroups) for each command that has a --quiet."""
+    out: dict = {}
+    for name, cmd in getattr(group, "commands", {}).items():
+        if hasattr(cmd, "commands"):
+            sub = _quiet_defaults(cmd)
+            if sub:
+                out[name] = sub
+        elif any(p.name == "quiet" for p in cmd.params):
+            out[name] = {"quiet": True}
+    return out
+
+
 def _options(
     scheme: str = "auto",
     repair: str = "begin",
@@ -91,17 +121,13 @@ def align(
     quiet: bool = QuietOpt,
 ) -> None:
     """Word-align two line-parallel files and write Pharaoh links."""
+    from projner.align.build import import_aligner
     from projner.pipeline.files import align_files
 
+    import_aligner(aligner)  # a missing optional dependency (E020) fails before the inputs are read
     if aligner == "eflomal":
-        import projner.align.eflomal  # noqa: F401
-
         params = dict(sym=sym, runs=runs, n_samplers=samplers, prefix_len=stem)
     else:
-        try:
-            import projner.align.neural  # noqa: F401
-        except ImportError as exc:
-            raise ProjnerError(__import__("projner.errors").errors.E.E020, package=str(exc.name), hint="projner[neural]") from None
         params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device,
                       pooling=pooling, precision=precision, cache_dir=str(cache_dir) if cache_dir else None, progress=not quiet)
     from projner.data.formats import write_pharaoh
@@ -154,7 +180,8 @@ def project(
     quiet: bool = QuietOpt,
 ) -> None:
     """Project source entities onto target words through word alignments."""
-    from projner.pipeline.files import project_files, projector_params
+    from projner.pipeline.files import project_files
+    from projner.project.build import projector_params
 
     params = projector_params(
         method, max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners,
@@ -285,19 +312,11 @@ def demo(
 
 @app.command()
 def info() -> None:
-    """Version and registered components."""
-    import importlib
-
+    """Version and registered components (built-ins are listed without importing them)."""
     from projner import registry
 
-    for mod in ("projner.align.eflomal", "projner.align.neural", "projner.project.heuristic", "projner.project.matching", "projner.ner", "projner.translate"):
-        try:
-            importlib.import_module(mod)
-        except ImportError as exc:
-            if not _is_missing_optional(exc):
-                raise
     typer.echo(f"projner {__version__}")
-    for name in ("aligners", "projectors", "taggers", "translators", "scorers"):
+    for name in ("aligners", "projectors", "taggers", "translators", "scorers", "studies"):
         typer.echo(f"{name}: {', '.join(getattr(registry, name).names()) or '-'}")
 
 

@@ -55,24 +55,23 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No reading reports or progress bars."),
 ) -> None:
     """Train a NER tagger and save it to a model folder."""
-    from projner.registry import taggers
-    import projner.ner  # noqa: F401
+    from projner.registry import create
 
     if backend not in BACKENDS:
         raise ProjnerError(E.E150, backend=backend, known=", ".join(BACKENDS) + " (spacy is a pretrained labeller: use `projner tag --model spacy:NAME`)")
     train_s = _read(train, scheme, label_map, quiet)
     dev_s = _read(dev, scheme, label_map, quiet) if dev is not None else None
     if backend == "crf":
-        tagger = taggers.create("crf", c1=c1, c2=c2, max_iterations=max_iterations, seed=seed, progress=not quiet)
+        tagger = create("tagger", "crf", c1=c1, c2=c2, max_iterations=max_iterations, seed=seed, progress=not quiet)
     elif backend == "fast":
         opt = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("patience", patience),
                                  ("layers", layers)) if v is not None}
-        tagger = taggers.create("fast", model=model, max_length=max_length, device=device, threads=threads,
+        tagger = create("tagger", "fast", model=model, max_length=max_length, device=device, threads=threads,
                                 cache_dir=embed_cache, seed=seed, progress=not quiet, **opt)
     else:
         if not model:
             raise ProjnerError(E.E018, detail="--backend transformer needs --model <encoder folder or hub name>")
-        tagger = taggers.create("transformer", model=model, epochs=3 if epochs is None else epochs, lr=5e-5 if lr is None else lr,
+        tagger = create("tagger", "transformer", model=model, epochs=3 if epochs is None else epochs, lr=5e-5 if lr is None else lr,
                                 batch_size=16 if batch_size is None else batch_size, max_length=max_length, freeze_layers=freeze_layers,
                                 freeze_embeddings=freeze_embeddings, patience=2 if patience is None else patience,
                                 device=device, seed=seed, threads=threads, progress=not quiet)

@@ -24,7 +24,7 @@ def _err(msg: str) -> None:
 
 
 def _aligner(name: str, sym: str, prefix_len: int, back_translation: str, extra_src: List[str], extra_tgt: List[str]):
-    from projner.pipeline.translate_train import AlignerConfig, ParallelConfig
+    from projner.pipeline.config import AlignerConfig, ParallelConfig
 
     if len(extra_src) != len(extra_tgt):
         raise ProjnerError(E.E202, detail=f"{len(extra_src)} --align-extra-src but {len(extra_tgt)} --align-extra-tgt files")
@@ -34,7 +34,7 @@ def _aligner(name: str, sym: str, prefix_len: int, back_translation: str, extra_
 
 
 def _labeller(labeller: str, label_map: str):
-    from projner.pipeline.translate_train import LabellerConfig
+    from projner.pipeline.config import LabellerConfig
 
     return LabellerConfig(backend=labeller, label_map=label_map)
 
@@ -71,10 +71,11 @@ def translate_test_cmd(
 ) -> None:
     """Translate TEST into English, label it, align, project the labels back onto the original words."""
     from projner.data.formats import read_corpus, write_corpus
+    from projner.data.tokenize import nfc_tokens
     from projner.data.transaction import atomic_outputs
     from projner.pipeline.cache import StepRunner
+    from projner.pipeline.config import ProjectionConfig
     from projner.pipeline.translate_test import TranslateTestConfig, translate_test
-    from projner.pipeline.translate_train import ProjectionConfig, nfc_tokens
 
     if (mt is None) == (translations is None):
         raise ProjnerError(E.E202, detail="give exactly one of --mt MODEL or --translations FILE")
@@ -133,8 +134,8 @@ def _file_translator(runner, test: Path, translations: Path, back: Optional[Path
     """A parallel-file translator keyed by TEST's sentences (space-joined NFC tokens, as the pipeline sends them)."""
     from projner.data.formats import read_corpus
     from projner.data.textio import atomic_write, read_lines
+    from projner.data.tokenize import nfc_tokens
     from projner.pipeline.cache import hash_file
-    from projner.pipeline.translate_train import nfc_tokens
     from projner.translate.parallel import ParallelFileTranslator
 
     sents = nfc_tokens(read_corpus(str(test)).sentences)
@@ -185,13 +186,8 @@ def translate_train_cmd(
 ) -> None:
     """Label English, translate or take the parallel target side, align, project, train and evaluate a target model."""
     from projner.pipeline.cache import StepRunner
-    from projner.pipeline.translate_train import (
-        ModelConfig,
-        ParallelConfig,
-        ProjectionConfig,
-        TranslateTrainConfig,
-        translate_train,
-    )
+    from projner.pipeline.config import ModelConfig, ParallelConfig, ProjectionConfig, TranslateTrainConfig
+    from projner.pipeline.translate_train import translate_train
 
     if tgt is None and mt is None:
         raise ProjnerError(E.E202, detail="give --tgt (parallel target side) or --mt (MT model to translate --src)")

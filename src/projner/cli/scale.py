@@ -32,7 +32,7 @@ def scale_cmd(
 ) -> None:
     """Align and project millions of pairs in shards on a Ray cluster; finished shards are kept (rerun resumes)."""
     from projner.data.paths import require_input
-    from projner.pipeline.files import projector_params
+    from projner.project.build import projector_params
     from projner.scale.distributed import align_project_distributed, align_project_local
 
     for path, what in ((src, "the source file"), (tgt, "the target file"), (align, "the alignment file")):

@@ -18,16 +18,12 @@ def _err(msg: str) -> None:
 
 
 def make_translator(backend: str, model: str, **params):
-    """A translator from the registry by backend short name (imports the backend module lazily)."""
-    from projner.registry import translators
+    """A translator from the registry by backend short name (the registry imports its module lazily)."""
+    from projner.registry import create
 
-    if backend == "seq2seq":
-        import projner.translate.seq2seq  # noqa: F401
-    elif backend == "ct2":
-        import projner.translate.ct2  # noqa: F401
-    else:
+    if backend not in BACKENDS:
         raise ProjnerError(E.E185, detail=f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-    return translators.create(backend, model=model, **params)
+    return create("translator", backend, model=model, **params)
 
 
 def translate_cmd(

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import projner.ner  # noqa: F401  (registers the tagger backends)
 from projner.data.formats import read_corpus
 from projner.data.labelmaps import load_label_map
 from projner.evaluate.spans import evaluate_spans
-from projner.registry import taggers
+from projner.registry import create
 from projner.types import Sentence
 
 MASAKHANER_LANGS = ("hau", "ibo", "pcm", "swa", "yor", "zul")
@@ -64,7 +63,7 @@ def score_language(lang: str, gold: Sequence[Sentence], pred: Sequence[Sentence]
 
 def train_source_tagger(backend: str = "crf", *, data=None, label_map: str = "conll->masakhaner", **params):
     """A tagger trained on English CoNLL-2003 ``eng.train`` (dev ``eng.testa``), labels mapped."""
-    tagger = taggers.create(backend, **params)
+    tagger = create("tagger", backend, **params)
     return tagger.fit(conll_split("train", data, label_map), conll_split("testa", data, label_map))
 
 
@@ -83,6 +82,6 @@ def model_transfer(tagger=None, *, langs: Sequence[str] = MASAKHANER_LANGS, data
 
 def in_language(lang: str, *, data=None, backend: str = "crf", split: str = "test", **params) -> tuple[Any, TransferResult]:
     """Supervised upper bound: train on ``lang``'s train split (dev for the dev split), score on ``split``."""
-    tagger = taggers.create(backend, **params).fit(masakhaner_split(lang, "train", data), masakhaner_split(lang, "dev", data))
+    tagger = create("tagger", backend, **params).fit(masakhaner_split(lang, "train", data), masakhaner_split(lang, "dev", data))
     gold = masakhaner_split(lang, split, data)
     return tagger, score_language(lang, gold, tagger.predict([g.unlabelled() for g in gold]))

@@ -20,7 +20,7 @@ from projner.inspect.verdicts import (
     pair_report,
     source_verdicts,
 )
-from projner.pipeline.files import projector_params
+from projner.project.build import projector_params
 
 __all__ = [
     "Category",

@@ -27,7 +27,7 @@ from projner.data.formats import ReadOptions, check_alignments, read_corpus, rea
 from projner.errors import E, ProjnerError
 from projner.evaluate.projection import ProjectionStats, projection_stats
 from projner.evaluate.spans import SpanScores, evaluate_spans
-from projner.signature import side_value
+from projner.signature import project_signature, side_value
 from projner.project.base import EntityProjection, Outcome, Projection
 from projner.types import Alignment, ParallelPair, Sentence, Span
 
@@ -333,11 +333,7 @@ def build_report(
         # as `projner evaluate --gold GOLD --pred PRED` signs it (both files read with one repair policy)
         scheme = side_value(gold_scheme or "none", pred_scheme)
         scores = evaluate_spans(gold, evaluated, scheme=scheme, repair=repair, extra_signature=extra_signature)
-    sig = projector.signature()
-    if not sig.startswith("projner-project:"):  # as `projner project` prints it
-        from projner import __version__
-
-        sig = f"projner-project:1|{sig}|version:{__version__}"
+    sig = project_signature(projector.signature())  # as `projner project` prints it
     return InspectReport(tuple(reports), projection_stats(projections), sig, scores, dict(files or {}), pred is None)
 
 
@@ -355,7 +351,7 @@ def inspect_files(
 ) -> InspectReport:
     """Read the files as ``projner project`` does, project, and collect verdicts."""
     from projner.data.labelmaps import load_label_map
-    from projner.pipeline.files import build_projector, projector_params
+    from projner.project.build import build_projector, projector_params
 
     def read(path) -> Any:
         if not Path(path).exists():

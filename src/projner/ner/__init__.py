@@ -1,5 +1,6 @@
 """NER taggers behind one interface: CRF (trainable), spaCy (pretrained source labeller),
-transformers token classification (trainable); ``load_tagger`` dispatches on ``meta.json``.
+transformers token classification (trainable), fast (frozen cached encoder + light CRF head,
+trainable); ``load_tagger`` dispatches on ``meta.json``.
 
 Heavy libraries (pycrfsuite, spaCy, torch/transformers) are imported only when used.
 """
@@ -9,7 +10,7 @@ from projner.ner.io import load_tagger, read_meta, write_meta  # noqa: F401
 from projner.ner.crf import CrfTagger  # noqa: F401
 from projner.ner.spacy_tagger import SpacyTagger  # noqa: F401
 from projner.ner.transformer import TransformerTagger  # noqa: F401
-from projner.ner.transfer import model_transfer  # noqa: F401
+from projner.ner.fast import FastTagger  # noqa: F401
 
-__all__ = ["Tagger", "CrfTagger", "SpacyTagger", "TransformerTagger", "load_tagger", "read_meta",
-           "model_transfer", "check_training_data", "span_scores"]
+__all__ = ["Tagger", "CrfTagger", "SpacyTagger", "TransformerTagger", "FastTagger", "load_tagger", "read_meta",
+           "check_training_data", "span_scores"]

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from projner.errors import E, ProjnerError
+from projner.log import progress_bar
 from projner.ner.base import (
     SCHEME,
     check_training_data,
@@ -235,11 +235,11 @@ class CrfTagger:
             "feature.possible_transitions": True,
         })
         t0 = time.perf_counter()
-        for sent in tqdm(train, desc="crf features", unit="sent", disable=not self.progress, leave=False):
+        for sent in progress_bar(train, desc="crf features", unit="sent", disable=not self.progress, leave=False):
             if len(sent) == 0:
                 continue
             trainer.append(sentence_features(sent.tokens), list(to_tags(sent)))
-        bar = tqdm(total=self.params["max_iterations"], desc="crf L-BFGS", unit="it", disable=not self.progress, leave=False)
+        bar = progress_bar(total=self.params["max_iterations"], desc="crf L-BFGS", unit="it", disable=not self.progress, leave=False)
         trainer.bar = bar
         with tempfile.TemporaryDirectory(prefix="projner-crf-") as tmp:
             path = os.path.join(tmp, MODEL_FILE)
@@ -262,7 +262,7 @@ class CrfTagger:
         wanted = restrict_labels(self._labels, labels)
         known_tags = tagger.labels()
         out = []
-        for sent in tqdm(sentences, desc="crf tag", unit="sent", disable=not self.progress or len(sentences) < 2000, leave=False):
+        for sent in progress_bar(sentences, desc="crf tag", unit="sent", disable=not self.progress or len(sentences) < 2000, leave=False):
             if len(sent) == 0:
                 out.append(sent.with_spans(()))
                 continue
@@ -283,7 +283,7 @@ class CrfTagger:
         cols = tuple(tags) if tags is not None else tag_names(self._labels)
         known = set(tagger.labels())
         out = []
-        for sent in tqdm(sentences, desc="crf marginals", unit="sent", disable=not self.progress or len(sentences) < 2000, leave=False):
+        for sent in progress_bar(sentences, desc="crf marginals", unit="sent", disable=not self.progress or len(sentences) < 2000, leave=False):
             m = np.zeros((len(sent), len(cols)), dtype=np.float64)
             if len(sent):
                 tagger.set(sentence_features(sent.tokens))

@@ -75,8 +75,6 @@ def read_meta(path: str | os.PathLike, backend: str | None = None) -> Mapping[st
 def load_tagger(spec: str | os.PathLike, **overrides: Any):
     """Load any saved tagger by reading its ``meta.json``; ``"spacy:NAME"`` wraps an installed
     spaCy pipeline (``overrides`` go to its constructor, e.g. ``label_map``)."""
-    import projner.ner  # noqa: F401  (registers the backends)
-
     s = str(spec)
     if s.startswith(SPACY_PREFIX):
         return taggers.create("projner.tagger.spacy.v1", pipeline=s[len(SPACY_PREFIX):], **overrides)

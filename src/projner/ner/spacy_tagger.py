@@ -22,10 +22,9 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tqdm.auto import tqdm
-
 from projner.data.labelmaps import LabelMap, load_label_map
 from projner.errors import E, ProjnerError
+from projner.log import progress_bar
 from projner.ner.base import keep_labels, restrict_labels
 from projner.ner.io import read_meta, write_meta
 from projner.registry import taggers
@@ -103,7 +102,7 @@ class SpacyTagger:
         wanted = restrict_labels(self.labels, labels)
         docs = (Doc(self.nlp.vocab, words=list(s.tokens)) for s in sentences)
         out = []
-        bar = tqdm(total=len(sentences), desc=f"spacy {self.pipeline}", unit="sent",
+        bar = progress_bar(total=len(sentences), desc=f"spacy {self.pipeline}", unit="sent",
                    disable=not self.progress or len(sentences) < 500, leave=False)
         for sent, doc in zip(sentences, self.nlp.pipe(docs, batch_size=self.batch_size)):
             if len(doc) != len(sent):  # a custom component merged or split tokens

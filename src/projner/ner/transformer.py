@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from projner.errors import E, ProjnerError
+from projner.log import progress_bar
 from projner.ner.base import (
     SCHEME,
     check_training_data,
@@ -343,7 +343,7 @@ class TransformerTagger:
         best_f1, best_state, best_epoch, bad = -1.0, None, 0, 0
         history = []
         t0 = time.perf_counter()
-        bar = tqdm(total=total, desc="transformer train", unit="step", disable=not self.progress, leave=False)
+        bar = progress_bar(total=total, desc="transformer train", unit="step", disable=not self.progress, leave=False)
         for epoch in range(1, p["epochs"] + 1):
             self.model.train()
             loss_sum = 0.0
@@ -415,7 +415,7 @@ class TransformerTagger:
         self.model.eval()
         bs = self.eval_batch_size
         with torch.no_grad():
-            for b0 in tqdm(range(0, len(order), bs), desc="transformer tag", unit="batch",
+            for b0 in progress_bar(range(0, len(order), bs), desc="transformer tag", unit="batch",
                            disable=not self.progress or len(order) < 20 * bs, leave=False):
                 ws = [windows[k] for k in order[b0 : b0 + bs]]
                 logits = self.model(**self._batch(ws)).logits

@@ -218,16 +218,17 @@ def check_params(kind: str, name: str, params: Mapping[str, Any], path: str, enu
     """Problems of ``params`` for the registered component ``kind``/``name`` (aligner, projector, tagger)."""
     from projner import registry
 
-    reg = {"aligner": registry.aligners, "projector": registry.projectors, "tagger": registry.taggers}[kind]
+    reg = registry.registry(kind)
     try:
-        cls = _component_class(reg.get(name))
+        full = reg.resolve(name)  # a short or a pinned name (eflomal, eflomal.v1)
+        cls = _component_class(reg.get(full))
     except ProjnerError:
-        return []  # an unknown name is reported by the schema check
+        return []  # an unknown name is reported by the schema check; a missing optional package leaves it unchecked
     if cls is None:
         return []
     sig, var_kw = _signature(cls)
     enums = _enums() if enums is None else enums
-    comp = f"{kind}:{name}"
+    comp = f"{kind}:{full.split('.')[2]}"
     known = [k for k in sig if k not in RESERVED[kind]]
     problems: list[Problem] = []
     good = {}
@@ -265,18 +266,6 @@ def check_params(kind: str, name: str, params: Mapping[str, Any], path: str, enu
         except (TypeError, ValueError) as exc:
             problems.append((path, f"{type(exc).__name__}: {exc}"))
     return problems
-
-
-def _load_components() -> None:
-    import importlib
-
-    for mod in ("projner.align.eflomal", "projner.align.neural", "projner.project.heuristic",
-                "projner.project.matching", "projner.ner"):
-        try:
-            importlib.import_module(mod)
-        except ImportError as exc:  # an optional dependency is missing: its parameters go unchecked
-            if (exc.name or "projner").split(".")[0] == "projner":
-                raise
 
 
 # ----------------------------------------------------------------------------- the whole config
@@ -319,7 +308,6 @@ def check_experiment(cfg, *, data: str | None = None, languages: Sequence[str] |
         if origin in ("--data", "data") and not root.is_dir():
             problems.append((data_path, f"data folder {root} does not exist"))
         return problems
-    _load_components()
     enums = _enums()
     for name, al in cfg.aligners.items():
         path = f"aligners.{name}"
@@ -353,7 +341,7 @@ def check_experiment(cfg, *, data: str | None = None, languages: Sequence[str] |
 
 def _check_data(cfg, root: Path, origin: str, data_path: str, languages: Sequence[str] | None,
                 lines: Mapping[str, int]) -> list[Problem]:
-    from projner.pipeline.translate_train import BIBLE_FILES
+    from projner.data.datasets import BIBLE_FILES
 
     problems: list[Problem] = []
     all_langs = [lang for g in cfg.grid for lang in g["languages"]]

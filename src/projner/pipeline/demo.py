@@ -12,8 +12,9 @@ from projner.align.eflomal import EflomalAligner
 from projner.data.formats import read_corpus
 from projner.evaluate.projection import projection_stats
 from projner.evaluate.spans import evaluate_spans
-from projner.pipeline.files import project_corpora
+from projner.project.build import project_corpora
 from projner.project.heuristic import HeuristicProjector
+from projner.signature import project_signature
 from projner.types import Sentence
 
 DEFAULT_DATA_ENV = "PROJNER_DATA"
@@ -51,7 +52,7 @@ def run_pair(src_path: Path, tgt_path: Path, lang: str, show: int, echo: Callabl
     echo(f"projection rate {stats.rate:.3f} ({stats.n_projected}/{stats.n_source}); outcomes {dict(stats.outcomes)}")
     echo(f"F1 {scores.f1:.4f}  P {scores.precision:.4f}  R {scores.recall:.4f}")
     echo(f"{scores.signature}")
-    echo(f"projner-project:1|{aligner.signature()}|{projector.signature()}")
+    echo(project_signature(aligner.signature(), projector.signature()))
     return scores.f1
 
 

@@ -1,4 +1,8 @@
-"""File-level jobs, importable and used by the CLI: align, project, evaluate, convert."""
+"""File-level jobs, importable and used by the CLI: align, project, evaluate, convert.
+
+They read and check files and report what they read; the work itself is done below this layer
+(:func:`projner.align.build.build_aligner`, :mod:`projner.project.build`, :mod:`projner.evaluate`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from projner.align.base import align_corpus
+from projner.align.build import build_aligner
 from projner.data.corpus import Corpus
 from projner.data.formats import (
     ReadOptions,
@@ -23,8 +28,9 @@ from projner.errors import E, ProjnerError
 from projner.evaluate.projection import ProjectionStats, projection_stats
 from projner.evaluate.spans import SpanScores, evaluate_spans
 from projner.project.base import Projection
-from projner.registry import aligners, projectors
-from projner.types import Alignment, ParallelPair, Sentence
+from projner.project.build import build_projector, project_corpora
+from projner.signature import project_signature
+from projner.types import Alignment, Sentence
 
 
 def _read(path: str | Path, fmt: str | None, options: ReadOptions, what: str = "the input file") -> Corpus:
@@ -74,7 +80,7 @@ def align_files(
         p["extra_src"] = tuple(x.tokens for x in es)
         p["extra_tgt"] = tuple(x.tokens for x in et)
         reports += [es.report.summary(), et.report.summary()]
-    model = aligners.create(aligner, **p)
+    model = build_aligner(aligner, p)
     als = tuple(align_corpus(model, [x.tokens for x in s], [x.tokens for x in t]))
     if out is not None:
         write_pharaoh(out, als, scores=scores)
@@ -88,33 +94,6 @@ class ProjectResult:
     stats: ProjectionStats
     signature: str
     reports: tuple[str, ...]
-
-
-def project_corpora(
-    src: Sequence[Sentence],
-    tgt: Sequence[Sentence],
-    alignments: Sequence[Alignment],
-    projector,
-    *,
-    progress: bool | None = None,
-    chunk: int = 10_000,
-) -> tuple[tuple[Sentence, ...], tuple[Projection, ...]]:
-    """Project every pair; a progress bar appears for large corpora (``progress=None``: > 50k pairs)."""
-    from tqdm.auto import tqdm
-
-    if not (len(src) == len(tgt) == len(alignments)):
-        raise ProjnerError(E.E001, a="source", na=len(src), b="target/alignments", nb=min(len(tgt), len(alignments)))
-    pairs = [ParallelPair(s, t.unlabelled(), a) for s, t, a in zip(src, tgt, alignments)]
-    show = len(pairs) > 50_000 if progress is None else progress
-    done: list[Projection] = []
-    with tqdm(total=len(pairs), desc="project", unit="pair", disable=not show) as bar:
-        for k in range(0, len(pairs), chunk):
-            batch = pairs[k : k + chunk]
-            done.extend(projector.project(batch))
-            bar.update(len(batch))
-    projections = tuple(done)
-    out = tuple(t.unlabelled().with_spans(p.spans) for t, p in zip(tgt, projections))
-    return out, projections
 
 
 def project_files(
@@ -144,51 +123,7 @@ def project_files(
     if out is not None:
         write_corpus(out, out_sents, fmt=out_format or ("conll" if not str(out).endswith((".jsonl", ".json")) else "jsonl"))
     stats = projection_stats(projections)
-    sig = projector.signature()
-    if not sig.startswith("projner-project:"):
-        sig = f"projner-project:1|{sig}|version:{_version()}"
-    return ProjectResult(out_sents, projections, stats, sig, (s.report.summary(), t.report.summary()))
-
-
-def projector_params(
-    method: str = "heuristic",
-    *,
-    max_gap: int = 1,
-    min_ratio: float = 0.8,
-    max_ratio: float | None = None,
-    keep: str = "longest",
-    strip_determiners: bool = False,
-    solver: str = "greedy",
-    weights: str | None = None,
-    threshold: float | None = None,
-    max_len: int | None = None,
-    ner_model: str | None = None,
-    translation: str | None = None,
-    unaligned_weight: float | None = None,
-    ilp_max_vars: int | None = None,
-) -> dict[str, Any]:
-    """Projector parameters from the options of ``projner project`` (and ``projner inspect``).
-
-    The heuristic takes the gap/ratio options; candidate matching the solver options (options left
-    at ``None`` keep the projector's own defaults).
-    """
-    if method == "heuristic":
-        return dict(max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners)
-    optional = dict(weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
-                    translation_scorer=translation, unaligned_weight=unaligned_weight, max_vars=ilp_max_vars)
-    return {"solver": solver, "strip_determiners": strip_determiners, **{k: v for k, v in optional.items() if v is not None}}
-
-
-def build_projector(method: str, params: Mapping[str, Any]):
-    """``heuristic`` or any registered projector (candidate matching registers ngram/ner/fusion)."""
-    if method != "heuristic":
-        try:  # candidate matching registers its projectors on import
-            import projner.project.matching  # noqa: F401
-        except ImportError:
-            pass
-    else:
-        import projner.project.heuristic  # noqa: F401
-    return projectors.create(method, **params)
+    return ProjectResult(out_sents, projections, stats, project_signature(projector.signature()), (s.report.summary(), t.report.summary()))
 
 
 def evaluate_files(
@@ -234,12 +169,6 @@ def convert_file(
 
     c = _read(src, from_format, options)
     return convert_corpus(c, dst, to_format=to_format, to_scheme=to_scheme, label_map=label_map, unsafe_tokens=unsafe_tokens)
-
-
-def _version() -> str:
-    from projner import __version__
-
-    return __version__
 
 
 def dumps(obj: Any) -> str:

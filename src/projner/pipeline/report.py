@@ -25,11 +25,9 @@ def report_folder(folder: str | os.PathLike) -> Path:
         except (OSError, json.JSONDecodeError):
             study = None
     if study:
-        from projner.registry import studies
-        from projner.research.base import load_study_modules
+        from projner.registry import create
 
-        load_study_modules()
-        studies.get(study)().report(d)
+        create("study", study).report(d)
     return path
 
 

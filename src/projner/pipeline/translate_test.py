@@ -19,28 +19,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from projner.data.datasets import test_path
 from projner.data.formats import read_corpus
+from projner.data.tokenize import nfc_tokens, tokenize
 from projner.errors import E, ProjnerError
 from projner.evaluate import evaluate_spans
 from projner.pipeline.cache import StepRunner, hash_file, read_sentences
-from projner.pipeline.translate_train import (
-    DEFAULT_LABELS,
-    AlignerConfig,
-    LabellerConfig,
-    ProjectionConfig,
-    RunResult,
-    align_step,
-    back_translation_step,
-    label_step,
-    labeller_step,
-    load_parallel,
-    nfc_tokens,
-    project_step,
-    read_translations,
-    test_path,
-    tokenize,
-    translate_texts,
-)
+from projner.pipeline.config import DEFAULT_LABELS, AlignerConfig, LabellerConfig, ProjectionConfig, RunResult
+from projner.pipeline.steps import label_align_project, read_translations, translate_texts
 from projner.types import Sentence
 
 
@@ -75,14 +61,8 @@ def translate_test(config: TranslateTestConfig, translator, *, runner: StepRunne
     keep = [i for i, e in enumerate(english) if e and tgt[i]]
     src_k = tuple(english[i] for i in keep)
     tgt_k = tuple(tgt[i] for i in keep)
-    extra = [load_parallel(e, cfg.lang, cfg.data) for e in cfg.aligner.extra]
-    labeller = labeller_step(runner, cfg.labeller, cfg.data)
-    labelled = label_step(runner, labeller, src_k, cfg.labels)
-    aligned = align_step(runner, cfg.aligner, src_k, tgt_k, extra)
-    if cfg.aligner.back_translation != "none":
-        aligned = back_translation_step(runner, cfg.aligner, translator, aligned, src_k, tgt_k, back_side="target",
-                                        src_lang=cfg.src_lang, tgt_lang=cfg.lang, extra=extra)
-    projected = project_step(runner, cfg.projection, labelled, tgt_k, aligned)
+    _, labeller, labelled, aligned, projected = label_align_project(runner, cfg, src_k, tgt_k, translator=translator,
+                                                                    back_side="target", src_lang=cfg.src_lang)
     proj = read_sentences(projected.file("projected.jsonl"))
     if len(proj) != len(keep):
         raise ProjnerError(E.E202, detail=f"{len(proj)} projected sentences for {len(keep)} pairs")

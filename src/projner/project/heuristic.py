@@ -23,11 +23,12 @@ from typing import Sequence
 
 from projner.errors import E, ProjnerError
 from projner.project.base import EntityProjection, Outcome, Projection
+from projner.project.filters import DETERMINERS
 from projner.registry import projectors
+from projner.signature import component_signature
 from projner.types import ParallelPair, Span
 
 EPS = 1e-9
-DETERMINERS = frozenset({"the", "a", "an"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class HeuristicProjector:
 
     def signature(self) -> str:
         mr = "none" if self.max_ratio is None else f"{self.max_ratio:g}"
-        return f"method:heuristic|gap:{self.max_gap}|ratio:>={self.min_ratio:g},<={mr}|keep:{self.keep}|strip-det:{'yes' if self.strip_determiners else 'no'}"
+        return component_signature("method", "heuristic", gap=self.max_gap, ratio=f">={self.min_ratio:g},<={mr}",
+                                   keep=self.keep, strip_det=self.strip_determiners)
 
     def project(self, pairs: Sequence[ParallelPair]) -> list[Projection]:
         return [self.project_one(p) for p in pairs]

@@ -20,6 +20,7 @@ import numpy as np
 from projner.errors import E, ProjnerError
 from projner.project.base import EntityProjection, Outcome, Projection
 from projner.project.scores import ngram_dice
+from projner.signature import component_signature, nest
 from projner.translate.base import Translator
 from projner.translate.markers import STYLES, Segment, decode_markers, mark_sentence, marked_entities, simple_tokenize
 from projner.translate.parallel import ParallelFileTranslator
@@ -159,8 +160,8 @@ class MarkerProjector:
             self.match_translations = not isinstance(self.translator, ParallelFileTranslator)
 
     def signature(self) -> str:
-        return (f"markers(style={self.style},match_translations={self.match_translations},"
-                f"min_similarity={self.min_similarity},translator={self.translator.signature()})")
+        return component_signature("method", "markers", style=self.style, match_translations=self.match_translations,
+                                   min_similarity=self.min_similarity, translator=nest(self.translator.signature()))
 
     def project(self, sentences: Sequence[Sentence]) -> list[tuple[Sentence, Projection]]:
         counts: Counter = Counter()

@@ -50,7 +50,7 @@ from projner.project.scores import (
 )
 from projner.project.solvers import DEFAULT_MAX_VARS, SOLVERS, MatchProblem, Solution, solve, solve_greedy, solve_ilp
 from projner.registry import projectors
-from projner.signature import Signature
+from projner.signature import component_signature, nest
 from projner.types import ParallelPair, Sentence, Span
 
 METHODS = ("ngram", "ner", "fusion")
@@ -221,22 +221,15 @@ class CandidateProjector:
                 cands.append("align-blocks")
         if self.use_model:
             cands.append(f"model:{type(self.ner_model).__name__}")
-        comps = [self._component_signature(k) for k in sorted(self.weights) if self.weights[k] > 0]
-        sig = Signature(kind="projner-project:1").with_fields(
-            method=self.method,
-            solver=self.solver,
-            candidates="+".join(cands),
-            weights=format_weights(self.weights),
-            scores="+".join(comps),
-            threshold=self.threshold,
-        )
-        if self.type_bounds:
-            sig = sig.with_fields(type_bounds=";".join(f"{k}:{lo}-{hi}" for k, (lo, hi) in sorted(self.type_bounds.items())))
-        return str(sig)
+        comps = [nest(self._component_signature(k)) for k in sorted(self.weights) if self.weights[k] > 0]
+        bounds = ";".join(f"{k}:{lo}-{hi}" for k, (lo, hi) in sorted(self.type_bounds.items())) if self.type_bounds else None
+        return component_signature("method", self.method, solver=self.solver, candidates="+".join(cands),
+                                   weights=format_weights(self.weights), scores="+".join(comps),
+                                   threshold=self.threshold, type_bounds=bounds)
 
     def _component_signature(self, name: str) -> str:
         if name == "translation" and self.translation_scorer == "lexical":
-            return "translation(lexical-from-alignments)"
+            return component_signature("score", "translation", model="lexical-from-alignments")
         return self._static[name].signature()
 
     # ------------------------------------------------------------------ scoring

@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 
 from projner.errors import E, ProjnerError
 from projner.project.base import Outcome, Projection
+from projner.signature import component_signature
 from projner.types import Alignment, Sentence, Span
 
 METHODS = ("vote", "union", "unanimous")
@@ -61,7 +62,7 @@ class CombineConfig:
     def signature(self) -> str:
         sw = ",".join(f"{k}={v:g}" for k, v in self.source_weights.items()) or "equal"
         th = f"{self.threshold:g}" if self.method == "vote" else "-"
-        return f"combine:{self.method}|threshold:{th}|weighting:{self.weighting}|source-weights:{sw}"
+        return component_signature("combine", self.method, threshold=th, weighting=self.weighting, source_weights=sw)
 
     def tag(self) -> str:
         """A short name for tables: ``vote``, ``vote@0.67``, ``vote-uniform``, ``union`` …"""

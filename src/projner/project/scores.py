@@ -30,11 +30,12 @@ import numpy as np
 
 from projner.errors import E, ProjnerError
 from projner.project.candidates import CandidateSet
+from projner.project.filters import DETERMINERS
 from projner.registry import scorers
+from projner.signature import component_signature, nest
 from projner.types import Alignment, ParallelPair, Span
 
 COMPONENTS = ("align", "ner", "translation", "string")
-DETERMINERS = frozenset({"the", "a", "an"})
 
 
 @runtime_checkable
@@ -156,10 +157,8 @@ class AlignmentScorer:
         return out
 
     def signature(self) -> str:
-        return (
-            f"align(mode={self.mode},weighted={int(self.weighted)},strip_det={int(self.strip_determiners)},"
-            f"unaligned={self.unaligned_weight:g},share={int(self.target_share)})"
-        )
+        return component_signature("score", "align", mode=self.mode, weighted=self.weighted,
+                                   strip_det=self.strip_determiners, unaligned=self.unaligned_weight, share=self.target_share)
 
 
 # ----------------------------------------------------------------------------- NER probability
@@ -192,7 +191,7 @@ class NERScorer:
         return out
 
     def signature(self) -> str:
-        return f"ner(alpha={self.alpha:g})"
+        return component_signature("score", "ner", alpha=self.alpha)
 
 
 # ----------------------------------------------------------------------------- strings
@@ -251,7 +250,7 @@ class StringSimilarityScorer:
         return out
 
     def signature(self) -> str:
-        return f"string(n={self.n})"
+        return component_signature("score", "string", n=self.n)
 
 
 # ----------------------------------------------------------------------------- translation
@@ -344,7 +343,7 @@ class TranslationScorer:
         return out
 
     def signature(self) -> str:
-        return f"translation({type(self.model).__name__})"
+        return component_signature("score", "translation", model=type(self.model).__name__)
 
 
 # ----------------------------------------------------------------------------- fusion
@@ -435,8 +434,8 @@ class FusionScorer:
         return self.combine(self.component_matrices(pair, entities, cands), self.weights, (len(entities), len(cands)))
 
     def signature(self) -> str:
-        parts = [f"{self.weights[k]:g}*{self.components[k].signature()}" for k in sorted(self.weights) if self.weights[k] > 0]
-        return "fusion(" + "+".join(parts) + ")"
+        parts = [f"{self.weights[k]:g}*{nest(self.components[k].signature())}" for k in sorted(self.weights) if self.weights[k] > 0]
+        return component_signature("score", "fusion", parts="+".join(parts))
 
 
 scorers.register("projner.scorer.alignment.v1")(AlignmentScorer)

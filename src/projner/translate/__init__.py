@@ -6,14 +6,14 @@
 
 Language codes (ISO 639-1/639-3 ↔ NLLB-200 / M2M100) are in :mod:`projner.translate.langcodes`;
 EasyProject markers (marking and decoding) in :mod:`projner.translate.markers`, the projection
-with them in :mod:`projner.project.markers`. Importing the package registers all three backends;
-torch and ctranslate2 are imported only when a backend is built.
+with them in :mod:`projner.project.markers`. The registry imports a backend's module when it is
+first asked for (``projner.registry.create("translator", "ct2", ...)``); torch and ctranslate2 are
+imported only when a backend is built.
 """
 
 from projner.translate.base import Translation, Translator, TranslatorScoreModel
 from projner.translate.langcodes import iso639_3, language_name, to_m2m100, to_nllb
 from projner.translate.parallel import ParallelFileTranslator
-from projner.translate import seq2seq as _seq2seq, ct2 as _ct2  # noqa: F401  (register; heavy imports are lazy)
 
 __all__ = [
     "Translation", "Translator", "TranslatorScoreModel", "ParallelFileTranslator",

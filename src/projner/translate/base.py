@@ -42,7 +42,8 @@ class Translator(ABC):
 
     @abstractmethod
     def signature(self) -> str:
-        """Settings that determine the output, e.g. ``seq2seq(model=...,beam=4,max_length=256)``."""
+        """Settings that determine the output, e.g. ``translator:seq2seq|model:...|beam:4|max-length:256``
+        (built with :func:`projner.signature.component_signature`)."""
 
 
 def check_texts(texts: Sequence[str], what: str = "sentences") -> list[str]:

@@ -14,6 +14,7 @@ import re
 from typing import Sequence
 
 from projner.errors import E, ProjnerError
+from projner.signature import component_signature
 from projner.translate.base import Translation, batches_by_length, check_pairs, check_texts, join_pieces, split_long
 from projner.translate.langcodes import _NLLB_RE, _parse, _unsupported, to_m2m100, to_nllb
 
@@ -215,7 +216,5 @@ class TokenizerFrontend:
         return join_pieces(owner, results, self.with_scores)
 
     def signature(self) -> str:
-        return (
-            f"{self.name}(model={self.model_name},family={self.langs.family},beam={self.beam},"
-            f"max_length={self.max_length},long_inputs={self.long_inputs})"
-        )
+        return component_signature("translator", self.name, model=self.model_name, family=self.langs.family,
+                                   beam=self.beam, max_length=self.max_length, long_inputs=self.long_inputs)

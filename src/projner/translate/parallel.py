@@ -15,6 +15,7 @@ from typing import Sequence
 from projner.data.textio import read_lines
 from projner.errors import E, ProjnerError
 from projner.registry import translators
+from projner.signature import component_signature
 from projner.translate.base import Translation, Translator, check_texts
 
 
@@ -94,7 +95,8 @@ class ParallelFileTranslator(Translator):
         return text.strip() in self.table
 
     def signature(self) -> str:
-        return f"parallel(src={Path(self.src_file).name},tgt={Path(self.tgt_file).name},sha={self.digest})"
+        return component_signature("translator", "parallel", src=Path(self.src_file).name, tgt=Path(self.tgt_file).name,
+                                   sha=self.digest)
 
 
 @translators.register("projner.translator.parallel.v1")

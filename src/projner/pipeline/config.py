@@ -1,0 +1,130 @@
+"""Configs of the translate-train pipeline and its result: frozen dataclasses (nothing mutates
+them; :func:`with_changes` makes a changed copy).
+
+:class:`~projner.data.datasets.ParallelConfig` (where parallel text comes from) lives with the
+readers in :mod:`projner.data.datasets`; it is imported here, as every config that holds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Mapping
+
+from projner.data.datasets import ParallelConfig
+from projner.errors import E, ProjnerError
+from projner.project.filters import FILTERS
+
+__all__ = ["DEFAULT_LABELS", "AlignerConfig", "LabellerConfig", "ModelConfig", "ParallelConfig", "ProjectionConfig",
+           "RunResult", "TranslateTrainConfig", "with_changes"]
+
+DEFAULT_LABELS = ("PER", "ORG", "LOC")
+
+
+@dataclass(frozen=True)
+class LabellerConfig:
+    """The English labeller: ``crf`` or ``fast`` (trained here on CoNLL-2003 ``eng.train``, dev
+    ``eng.testa``, cached; ``fast`` uses the prepared e5-small unless ``params`` name a ``model``), ``spacy:NAME`` (a pretrained pipeline) or the path of a saved projner model folder."""
+
+    backend: str = "crf"
+    label_map: str = "conll->per-org-loc"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    train: str | None = None
+    dev: str | None = None
+
+
+@dataclass(frozen=True)
+class AlignerConfig:
+    """``name``: a registered aligner (``eflomal``, ``neural``) with ``params``, or ``pharaoh``
+    (precomputed links in ``file``, one line per pair of the projected corpus). ``extra``:
+    parallel sources used only to train the aligner."""
+
+    name: str = "eflomal"
+    params: Mapping[str, Any] = field(default_factory=lambda: {"sym": "intersection", "prefix_len": 4, "copy_dictionary": True})
+    file: str | None = None
+    extra: tuple[ParallelConfig, ...] = ()
+    back_translation: str = "none"  # none | fill | union | intersect (projner.align.backtranslation)
+
+    def __post_init__(self) -> None:
+        from projner.align.backtranslation import MODES
+
+        if self.back_translation not in ("none",) + MODES:
+            raise ProjnerError(E.E202, detail=f"back_translation {self.back_translation!r}; known: none, {', '.join(MODES)}")
+
+
+@dataclass(frozen=True)
+class ProjectionConfig:
+    """``method``: ``heuristic`` or a candidate-matching projector (``ngram``, ``fusion`` …).
+
+    ``strip_determiners``: drop a leading the/a/an from multi-word English entities first.
+    ``filter``: ``none``; ``complete`` drops sentences where some source entity failed to
+    project (their words would be wrongly trained as O); ``complete-caps`` also drops sentences
+    with a capitalised word outside every projected entity (not sentence-initial, not all
+    capitals of one letter): a likely name the English labeller missed or the aligner lost,
+    for scripts and languages that capitalise names; ``any`` keeps only sentences with at
+    least one projected entity. ``keep_empty``: share of entity-free sentences kept (evenly
+    spaced, deterministic) after filtering.
+    """
+
+    method: str = "heuristic"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    strip_determiners: bool = True
+    filter: str = "none"
+    keep_empty: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.filter not in FILTERS:
+            raise ProjnerError(E.E202, detail=f"projection filter {self.filter!r}; known: {', '.join(FILTERS)}")
+        if not 0.0 <= self.keep_empty <= 1.0:
+            raise ProjnerError(E.E202, detail=f"keep_empty must be in [0, 1], not {self.keep_empty}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The target model: a trainable tagger backend (``crf``, ``transformer``, ``fast``) and its params.
+    ``add_english``: also train on English CoNLL-2003 (mapped with the labeller's map), at most
+    ``english_max`` sentences (evenly spaced) when set."""
+
+    backend: str = "crf"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    add_english: bool = False
+    english_max: int | None = None
+
+
+@dataclass(frozen=True)
+class TranslateTrainConfig:
+    lang: str
+    parallel: ParallelConfig = ParallelConfig()
+    labeller: LabellerConfig = LabellerConfig()
+    aligner: AlignerConfig = AlignerConfig()
+    projection: ProjectionConfig = ProjectionConfig()
+    model: ModelConfig = ModelConfig()
+    test: str | None = None  # default: masakhaner2/LANG/test.txt
+    labels: tuple[str, ...] = DEFAULT_LABELS
+    data: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One evaluated system: scores (strict, ``labels`` only), signature, step fingerprints."""
+
+    lang: str
+    system: str
+    f1: float
+    precision: float
+    recall: float
+    per_type: Mapping[str, Any]
+    signature: str
+    n_test: int
+    info: Mapping[str, Any] = field(default_factory=dict)
+    steps: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def with_changes(cfg: TranslateTrainConfig, **changes) -> TranslateTrainConfig:
+    """A copy of ``cfg`` with fields replaced (configs are frozen; nothing is mutated)."""
+    return replace(cfg, **changes)
