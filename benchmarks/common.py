@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Sequence
 
-from projner.pipeline.translate_train import tokenize  # noqa: F401  (raw MAFAND/Bible text)
+from projner.data.tokenize import tokenize  # noqa: F401  (raw MAFAND/Bible text)
 
 
 def data_dir(arg: str | None = None) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from projner.align.eflomal import EflomalAligner
 from projner.data.formats import read_corpus, read_pharaoh, write_pharaoh
 from projner.evaluate.spans import evaluate_spans
+from projner.evaluate.tuning import tune_weights
 from projner.project.candidates import CapitalisationModel
 from projner.project.heuristic import HeuristicProjector
 from projner.project.matching import CandidateProjector
@@ -104,7 +105,7 @@ def cross_fit(projector: CandidateProjector, pairs, gold, step: float, threshold
     chosen = []
     for dev, test in ((0, 1), (1, 0)):
         d_idx, t_idx = range(dev, len(pairs), 2), range(test, len(pairs), 2)
-        tuned, _ = projector.tune([pairs[i] for i in d_idx], [gold[i] for i in d_idx], step=step, thresholds=thresholds)
+        tuned, _ = tune_weights(projector, [pairs[i] for i in d_idx], [gold[i] for i in d_idx], step=step, thresholds=thresholds)
         chosen.append(f"{format_weights(tuned.weights)}@{tuned.threshold:g}")
         for i, pr in zip(t_idx, tuned.project([pairs[i] for i in t_idx])):
             pred[i] = pairs[i].tgt.with_spans(pr.spans)

@@ -17,7 +17,7 @@ from projner.align.eflomal import EflomalAligner, vote
 from projner.align.symmetrize import SYM_METHODS, symmetrize
 from projner.data.formats import read_corpus
 from projner.evaluate.spans import evaluate_spans
-from projner.pipeline.files import project_corpora
+from projner.project.build import project_corpora
 from projner.project.heuristic import HeuristicProjector
 from projner.types import ParallelPair
 

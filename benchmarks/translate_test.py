@@ -23,8 +23,9 @@ from pathlib import Path
 from benchmarks.common import data_dir, machine, mean_sd, table
 from projner.data.formats import read_corpus
 from projner.pipeline.cache import StepRunner, hash_file
+from projner.pipeline.config import AlignerConfig, LabellerConfig, ProjectionConfig
 from projner.pipeline.translate_test import TranslateTestConfig, translate_test
-from projner.pipeline.translate_train import AlignerConfig, LabellerConfig, ProjectionConfig, model_transfer_run
+from projner.pipeline.translate_train import model_transfer_run
 from projner.translate.parallel import ParallelFileTranslator
 
 LABELS = ("PER", "ORG", "LOC")
