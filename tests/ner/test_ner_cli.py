@@ -53,3 +53,47 @@ def test_cli_errors(app, tmp_path):
     assert isinstance(res.exception, ProjnerError) and res.exception.code is E.E140
     res = runner.invoke(app, ["train", "--train", str(tmp_path / "empty.conll"), "--backend", "spacy", "--out", str(tmp_path / "m")])
     assert isinstance(res.exception, ProjnerError) and res.exception.code is E.E150
+
+
+class _CapitalsTagger:
+    """Deterministic: every capitalised word is a PER span of its own (so 'Ada Bob' is two adjacent spans)."""
+
+    labels = ("PER",)
+
+    @classmethod
+    def load(cls, path, **overrides):
+        return cls()
+
+    def predict(self, sentences, *, labels=None):
+        from projner.types import Span
+
+        return [s.with_spans(tuple(Span(i, i + 1, "PER") for i, t in enumerate(s.tokens) if t[:1].isupper())) for s in sentences]
+
+
+@pytest.fixture()
+def capitals_model(tmp_path, monkeypatch):
+    from projner.ner.io import write_meta
+    from projner.registry import taggers
+
+    monkeypatch.setitem(taggers._items, "projner.tagger.testcaps.v1", _CapitalsTagger)
+    write_meta(tmp_path / "caps", "testcaps", ["PER"], "iob2")
+    return tmp_path / "caps"
+
+
+def test_tag_io_reports_the_adjacent_spans_it_merges(app, tmp_path, capitals_model):
+    runner = CliRunner()
+    src = tmp_path / "in.txt"
+    src.write_text("nothing here .\nAda Bob met Chidi .\n", encoding="utf-8")
+    res = runner.invoke(app, ["tag", str(src), "--model", str(capitals_model), "--out", str(tmp_path / "out.conll"),
+                              "--out-scheme", "io", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "write repairs: io_merged_adjacent_spans=1" in res.stderr
+    assert f"{src}:2: PER words 1-1 and 2-2 become one span" in res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == {"out": str(tmp_path / "out.conll"), "sentences": 2, "entities": 3}
+    lines = (tmp_path / "out.conll").read_text(encoding="utf-8").split("\n\n")
+    assert lines[1].splitlines()[:2] == ["Ada\tI-PER", "Bob\tI-PER"]
+    # IOB2 keeps the two spans apart: nothing to report
+    res = runner.invoke(app, ["tag", str(src), "--model", str(capitals_model), "--out", str(tmp_path / "out2.conll"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "write repairs" not in res.stderr
+    assert [sp.key for sp in read_corpus(tmp_path / "out2.conll").sentences[1].spans] == [(0, 1, "PER"), (1, 2, "PER"), (3, 4, "PER")]

@@ -135,9 +135,9 @@ def test_a_worker_failure_names_the_shard(tmp_path, corpus, ray_cluster):
 
 
 def test_a_failing_shard_keeps_the_finished_ones(tmp_path, corpus, monkeypatch):
-    from projner.scale import distributed
+    from projner.scale import execution
 
-    real = distributed.process_shard
+    real = execution.process_shard
     poisoned = corpus.tgt.read_text(encoding="utf-8").splitlines()[12].split()[0]
 
     def flaky(payload, spec_json):
@@ -145,11 +145,11 @@ def test_a_failing_shard_keeps_the_finished_ones(tmp_path, corpus, monkeypatch):
             raise RuntimeError("worker lost")
         return real(payload, spec_json)
 
-    monkeypatch.setattr(distributed, "process_shard", flaky)
+    monkeypatch.setattr(execution, "process_shard", flaky)
     with pytest.raises(ProjnerError, match=r"\[E261\] Shard 2 \(pairs 11-15\).*worker lost"):
         align_project_local(corpus.src, corpus.tgt, tmp_path / "o", alignments=corpus.links, shard_size=5, progress=False)
     assert len(list((tmp_path / "o" / "shards").glob("*.json"))) >= 3  # the others are kept
-    monkeypatch.setattr(distributed, "process_shard", real)
+    monkeypatch.setattr(execution, "process_shard", real)
     res = align_project_local(corpus.src, corpus.tgt, tmp_path / "o", alignments=corpus.links, shard_size=5, progress=False)
     assert res.shards_computed < 5 and res.shards_reused + res.shards_computed == 5
 
@@ -261,8 +261,8 @@ def _edit(path, text):
 
 
 def test_a_code_change_changes_the_shard_keys(tmp_path, corpus, monkeypatch):
-    from projner.scale.distributed import ScaleSpec
     from projner.scale.keys import shard_code_key
+    from projner.scale.spec import ScaleSpec
 
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     path = tmp_path / "projner_test_tmpaligner.py"
@@ -270,7 +270,7 @@ def test_a_code_change_changes_the_shard_keys(tmp_path, corpus, monkeypatch):
     _load_tmp_aligner(path, monkeypatch)
     key = shard_code_key(ScaleSpec(aligner="tmpcode"))
     assert key.components == ("projner.aligner.tmpcode.v1", "projner.projector.heuristic.v1")
-    assert "module:projner_test_tmpaligner" in key.code and "module:projner.scale.distributed" in key.code
+    assert "module:projner_test_tmpaligner" in key.code and "module:projner.scale.shards" in key.code
 
     out = tmp_path / "o"
 
@@ -293,7 +293,8 @@ def test_a_code_change_changes_the_shard_keys(tmp_path, corpus, monkeypatch):
 
 def test_an_engine_version_changes_the_shard_keys(monkeypatch):
     import projner.fingerprint as F
-    from projner.scale.distributed import ScaleSpec, make_shards
+    from projner.scale.shards import make_shards
+    from projner.scale.spec import ScaleSpec
     from projner.types import Sentence
 
     src = [Sentence(("John", "went"))] * 4
@@ -304,3 +305,42 @@ def test_an_engine_version_changes_the_shard_keys(monkeypatch):
     real = F.engine_version
     monkeypatch.setattr(F, "engine_version", lambda name: "99.0" if name == "eflomal" else real(name))
     assert set(keys).isdisjoint(s.key for s in make_shards(src, tgt, None, spec, 2))
+
+
+# ----------------------------------------------------------------------------- shard output = write_corpus (issue 14)
+
+
+@pytest.mark.parametrize("out_format", ["conll", "jsonl"])
+def test_a_shard_with_an_empty_sentence_writes_what_write_corpus_writes(tmp_path, out_format):
+    from projner.data.formats import write_corpus
+    from projner.scale.shards import encode_shard, process_shard
+    from projner.scale.spec import ScaleSpec
+    from projner.types import Sentence, Span
+
+    src = [Sentence(("John", "lives", "in", "Paris")), Sentence(()), Sentence(("Mary", "left"), (Span(0, 1, "PER"),))]
+    src[0] = Sentence(src[0].tokens, (Span(0, 1, "PER"), Span(3, 4, "LOC")))
+    tgt = [Sentence(("Yohana", "anaishi", "Parisi"), (), "a"), Sentence((), (), "b"), Sentence(("Mariamu", "aliondoka"), (), "c")]
+    links = [Alignment((Link(0, 0), Link(1, 1), Link(3, 2))), Alignment(()), Alignment((Link(0, 0), Link(1, 1)))]
+    spec = ScaleSpec(aligner="pharaoh", out_format=out_format)
+    res = process_shard(encode_shard(src, tgt, links), spec.to_json())
+    projected = [Sentence(tgt[0].tokens, (Span(0, 1, "PER"), Span(2, 3, "LOC")), "a"), tgt[1],
+                 Sentence(tgt[2].tokens, (Span(0, 1, "PER"),), "c")]
+    want = tmp_path / f"want.{out_format}"
+    write_corpus(want, projected, fmt=out_format)
+    assert res["projected"].encode("utf-8") == want.read_bytes()
+    assert res["pharaoh"] == "0-0 1-1 3-2\n\n0-0 1-1\n"
+
+
+def test_sharded_output_with_an_empty_sentence_equals_the_single_process_output(tmp_path):
+    src = tmp_path / "src.conll"
+    src.write_text("John\tB-PER\nlives\tO\n\n-EMPTY-\tO\n\nMary\tB-PER\nleft\tO\n\n", encoding="utf-8")
+    tgt = tmp_path / "tgt.txt"
+    tgt.write_text("Yohana anaishi\n\nMariamu aliondoka\n", encoding="utf-8")
+    links = tmp_path / "links.pharaoh"
+    links.write_text("0-0 1-1\n\n0-0 1-1\n", encoding="utf-8")
+    project_files(str(src), str(tgt), str(links), str(tmp_path / "single.conll"))
+    res = align_project_local(src, tgt, tmp_path / "out", alignments=links, shard_size=2, out_format="conll", progress=False)
+    assert res.n_pairs == 3 and res.n_shards == 2
+    got = (tmp_path / "out" / "projected.conll").read_bytes()
+    assert got == (tmp_path / "single.conll").read_bytes()
+    assert got.count(b"-EMPTY-\tO\n\n") == 1

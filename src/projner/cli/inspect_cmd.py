@@ -8,11 +8,13 @@ from typing import Optional
 
 import typer
 
+from projner.cli.options import GROUP, PROJECTOR_OPTIONS, Projector, projector_options
 from projner.errors import E, ProjnerError
 
 FORMATS = ("html", "txt")
 
 
+@projector_options(PROJECTOR_OPTIONS[:PROJECTOR_OPTIONS.index("threshold") + 1])
 def inspect_cmd(
     src: Path = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like or JSONL)."),
     tgt: Path = typer.Option(..., "--tgt", help="Target sentences (.txt, or labelled CoNLL: only tokens are used)."),
@@ -28,15 +30,7 @@ def inspect_cmd(
     query: Optional[str] = typer.Option(None, "--search", help="txt: only pairs whose tokens contain this text."),
     title: Optional[str] = typer.Option(None, "--title", help="html: page title."),
     page_size: int = typer.Option(25, "--page-size", help="html: pairs per page (10, 25, 50, 100)."),
-    method: str = typer.Option("heuristic", help="heuristic, or candidate matching: ngram, ner, fusion."),
-    max_gap: int = typer.Option(1, help="Heuristic: largest gap of unaligned words bridged inside a span."),
-    min_ratio: float = typer.Option(0.8, help="Heuristic: keep ranges with len(target)/len(source) >= this (inclusive)."),
-    max_ratio: Optional[float] = typer.Option(None, help="Heuristic: and <= this (default: no limit)."),
-    keep: str = typer.Option("longest", help="Heuristic: longest (one span per entity) or all passing ranges."),
-    strip_determiners: bool = typer.Option(False, "--strip-determiners", help="Drop a leading the/a/an from source entities first."),
-    solver: str = typer.Option("greedy", help="Candidate matching: greedy, bipartite, ilp."),
-    weights: Optional[str] = typer.Option(None, help="Candidate matching: score weights, e.g. 'align=1,ner=0.5'."),
-    threshold: Optional[float] = typer.Option(None, help="Candidate matching: minimum score."),
+    projector: Projector = GROUP,
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source (and gold/pred) labels first."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of the inputs: auto, iob1, iob2, bioes, io."),
     repair: str = typer.Option("begin", help="Invalid tag sequences: begin (conlleval), drop (seqeval strict), error."),
@@ -47,7 +41,6 @@ def inspect_cmd(
     from projner.data.paths import require_input
     from projner.data.transaction import atomic_outputs
     from projner.inspect.verdicts import inspect_files
-    from projner.project.build import projector_params
 
     if fmt not in FORMATS:
         raise ProjnerError(E.E161, fmt=fmt, known=", ".join(FORMATS))
@@ -57,12 +50,8 @@ def inspect_cmd(
                        (pred, "the prediction file"), (gold, "the gold file")):
         if path is not None:
             require_input(path, what)
-    params = projector_params(
-        method, max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep,
-        strip_determiners=strip_determiners, solver=solver, weights=weights, threshold=threshold,
-    )
     report = inspect_files(
-        src, tgt, align, pred=pred, gold=gold, method=method, params=params,
+        src, tgt, align, pred=pred, gold=gold, method=projector.method, params=projector.params,
         options=ReadOptions(scheme=scheme, repair=repair), label_map=label_map,  # type: ignore[arg-type]
     )
     if fmt == "html":

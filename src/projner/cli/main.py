@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import typer  # noqa: E402
 
 from projner import __version__
+from projner.cli.options import GROUP, Projector, option_group, projector_options
 from projner.data.formats import ReadOptions, load_label_list
 from projner.data.normalize import Normalizer
 from projner.errors import ProjnerError
@@ -93,6 +94,9 @@ TagColOpt = typer.Option(-1, help="Tag column (CoNLL-like input; -1 = last).")
 LabelsOpt = typer.Option(None, "--labels", help="Label list for JSONL with integer tags: conll2003, masakhaner, wikiann or a file.")
 EmptyTokOpt = typer.Option("error", "--empty-token", help="A token empty after normalisation: error or drop (counted).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Print no reading reports.")
+# --scheme, --repair, --nfc, --strip-zero-width in place of a command's `options: ReadOptions`
+read_options = option_group("options", {"scheme": (str, SchemeOpt), "repair": (str, RepairOpt), "nfc": (bool, NfcOpt),
+                                        "strip_zero_width": (bool, ZwOpt)}, _options)
 
 
 @app.command()
@@ -152,44 +156,23 @@ def align(
 
 
 @app.command()
+@projector_options()
+@read_options
 def project(
     src: Path = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like or JSONL)."),
     tgt: Path = typer.Option(..., "--tgt", help="Target sentences (.txt, or labelled CoNLL: only tokens are used)."),
     align: Path = typer.Option(..., "--align", help="Pharaoh alignments, one line per pair."),
     out: Path = typer.Option(..., "--out", help="Output: token<TAB>tag, IOB2 (or .jsonl)."),
-    method: str = typer.Option("heuristic", help="heuristic, or candidate matching: ngram, ner, fusion."),
-    max_gap: int = typer.Option(1, help="Heuristic: largest gap of unaligned words bridged inside a span."),
-    min_ratio: float = typer.Option(0.8, help="Heuristic: keep ranges with len(target)/len(source) >= this (inclusive)."),
-    max_ratio: Optional[float] = typer.Option(None, help="Heuristic: and <= this (default: no limit)."),
-    keep: str = typer.Option("longest", help="Heuristic: longest (one span per entity) or all passing ranges."),
-    strip_determiners: bool = typer.Option(False, "--strip-determiners", help="Drop a leading the/a/an from source entities first."),
-    solver: str = typer.Option("greedy", help="Candidate matching: greedy, bipartite, ilp."),
-    weights: Optional[str] = typer.Option(None, help="Candidate matching: score weights, e.g. 'align=1,ner=0.5'."),
-    threshold: Optional[float] = typer.Option(None, help="Candidate matching: minimum score."),
-    max_len: Optional[int] = typer.Option(None, help="Candidate matching: longest n-gram candidate (default: longest entity + 2, capped)."),
-    ner_model: Optional[str] = typer.Option(None, "--ner-model", help="Candidate matching: target-side span proposer (capitalisation)."),
-    translation: Optional[str] = typer.Option(None, "--translation", help="Candidate matching: translation score model (lexical: from the alignments)."),
-    unaligned_weight: Optional[float] = typer.Option(None, help="Candidate matching: weight of unaligned words in the alignment score (0..1)."),
-    ilp_max_vars: Optional[int] = typer.Option(None, help="Candidate matching: largest ILP before the reported greedy fallback."),
+    projector: Projector = GROUP,
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source labels first (e.g. ontonotes->conll or a file)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write per-entity verdicts and projection stats as JSON."),
-    scheme: str = SchemeOpt,
-    repair: str = RepairOpt,
-    nfc: bool = NfcOpt,
-    strip_zero_width: bool = ZwOpt,
+    options: ReadOptions = GROUP,
     quiet: bool = QuietOpt,
 ) -> None:
     """Project source entities onto target words through word alignments."""
-    from projner.pipeline.files import project_files
-    from projner.project.build import projector_params
-
-    params = projector_params(
-        method, max_gap=max_gap, min_ratio=min_ratio, max_ratio=max_ratio, keep=keep, strip_determiners=strip_determiners,
-        solver=solver, weights=weights, threshold=threshold, max_len=max_len, ner_model=ner_model,
-        translation=translation, unaligned_weight=unaligned_weight, ilp_max_vars=ilp_max_vars,
-    )
     from projner.data.formats import write_corpus
     from projner.data.transaction import atomic_outputs
+    from projner.pipeline.files import project_files
 
     # --out and --report are committed together: an unwritable report leaves no --out either
     with atomic_outputs() as tx:
@@ -197,8 +180,8 @@ def project(
         if report is not None:
             tx.path(report, "the report")
         res = project_files(
-            str(src), str(tgt), str(align), None, method=method, params=params,
-            options=_options(scheme, repair, nfc, strip_zero_width), label_map=label_map,
+            str(src), str(tgt), str(align), None, method=projector.method, params=projector.params,
+            options=options, label_map=label_map,
         )
         fmt = "jsonl" if str(out).endswith((".jsonl", ".json")) else "conll"
         tx.write(out, lambda p: write_corpus(p, res.sentences, fmt=fmt))
@@ -225,6 +208,7 @@ def project(
 
 
 @app.command()
+@read_options
 def evaluate(
     gold: Path = typer.Option(..., "--gold", help="Gold labelled file."),
     pred: Path = typer.Option(..., "--pred", help="Predicted labelled file (same sentences and tokens)."),
@@ -232,17 +216,14 @@ def evaluate(
     labels: Optional[List[str]] = typer.Option(None, "--label", help="Only score these types (repeatable)."),
     bootstrap: int = typer.Option(0, help="Bootstrap samples for a 95% confidence interval (0 = off)."),
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map both sides first (e.g. conll->per-org-loc)."),
-    scheme: str = SchemeOpt,
-    repair: str = RepairOpt,
-    nfc: bool = NfcOpt,
-    strip_zero_width: bool = ZwOpt,
+    options: ReadOptions = GROUP,
     quiet: bool = QuietOpt,
 ) -> None:
     """Strict span precision/recall/F1 (equal to seqeval mode='strict'), signed."""
     from projner.pipeline.files import evaluate_files
 
     scores, reports = evaluate_files(
-        str(gold), str(pred), options=_options(scheme, repair, nfc, strip_zero_width),
+        str(gold), str(pred), options=options,
         labels=labels or None, bootstrap=bootstrap, label_map=label_map,
     )
     if as_json:
@@ -293,10 +274,8 @@ def convert(
         _err("  label map: " + ", ".join(f"{k}={v}" for k, v in c.label_map.items()))
     w = c.written
     _err(f"wrote {w.n_sentences} sentences to {dst} ({w.scheme})")
-    if w.repairs:
-        _err("  write repairs: " + ", ".join(f"{k}={v}" for k, v in w.repairs.items()))
-        for ex in w.repair_examples[:3]:
-            _err(f"    e.g. {ex}")
+    for line in w.repair_lines():
+        _err(line)
 
 
 @app.command()

@@ -92,7 +92,7 @@ def tag_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No reading report or progress bars."),
 ) -> None:
     """Tag sentences with a saved model or an installed spaCy pipeline."""
-    from projner.data.formats import ReadOptions, read_corpus, write_corpus
+    from projner.data.formats import ReadOptions, read_corpus, write_corpus_report
     from projner.data.paths import require_input
     from projner.data.transaction import atomic_outputs
     from projner.ner.io import SPACY_PREFIX, load_tagger
@@ -115,14 +115,17 @@ def tag_cmd(
         wanted = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
         pred = tagger.predict([s.unlabelled() for s in corpus.sentences], labels=wanted)
         fmt = "jsonl" if out.suffix.lower() in (".jsonl", ".json") else "conll"
-        n = tx.write(out, lambda p: write_corpus(p, pred, fmt=fmt, scheme=out_scheme))
+        # source=corpus: repair examples (e.g. IO merging adjacent same-type spans) name the input's lines
+        written = tx.write(out, lambda p: write_corpus_report(p, pred, fmt=fmt, scheme=out_scheme, source=corpus))
         if scores is not None:
             with tx.open(scores) as fh:
                 for s in pred:
                     fh.write(json.dumps({"tokens": list(s.tokens), "spans": [
                         {"start": sp.start, "end": sp.end, "label": sp.label, "score": sp.score} for sp in s.spans]},
                         ensure_ascii=False) + "\n")
-    typer.echo(json.dumps({"out": str(out), "sentences": n, "entities": sum(len(s.spans) for s in pred)}))
+    for line in written.repair_lines():
+        typer.echo(line, err=True)
+    typer.echo(json.dumps({"out": str(out), "sentences": written.n_sentences, "entities": sum(len(s.spans) for s in pred)}))
 
 
 def register(app: typer.Typer) -> None:

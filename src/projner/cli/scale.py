@@ -8,7 +8,13 @@ from typing import Optional
 
 import typer
 
+from projner.cli.options import GROUP, Projector, projector_options
 
+
+@projector_options(("method", "max_gap", "min_ratio", "strip_determiners"), help={
+    "method": "Projection: heuristic, or candidate matching: ngram, ner, fusion.",
+    "min_ratio": "Heuristic: keep ranges with len(target)/len(source) >= this.",
+})
 def scale_cmd(
     src: Path = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like or JSONL)."),
     tgt: Path = typer.Option(..., "--tgt", help="Target sentences, line-parallel to --src (.txt, or CoNLL/JSONL: only tokens are used)."),
@@ -18,10 +24,7 @@ def scale_cmd(
     sym: str = typer.Option("reverse", help="eflomal: symmetrisation."),
     samplers: int = typer.Option(3, help="eflomal: samplers per run (1 keeps a worker on one core)."),
     stem: int = typer.Option(4, help="eflomal: prefix length for stemming (0 = whole words)."),
-    method: str = typer.Option("heuristic", help="Projection: heuristic, or candidate matching: ngram, ner, fusion."),
-    max_gap: int = typer.Option(1, help="Heuristic: largest gap of unaligned words bridged inside a span."),
-    min_ratio: float = typer.Option(0.8, help="Heuristic: keep ranges with len(target)/len(source) >= this."),
-    strip_determiners: bool = typer.Option(False, "--strip-determiners", help="Drop a leading the/a/an from source entities first."),
+    projector: Projector = GROUP,
     shard_size: int = typer.Option(100_000, "--shard-size", help="Pairs per shard (eflomal trains one model per shard)."),
     num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="Local cluster: CPUs to use (default: all)."),
     address: Optional[str] = typer.Option(None, "--address", help="Connect to a running Ray cluster (auto, or ray://HOST:10001) instead of starting one."),
@@ -32,7 +35,6 @@ def scale_cmd(
 ) -> None:
     """Align and project millions of pairs in shards on a Ray cluster; finished shards are kept (rerun resumes)."""
     from projner.data.paths import require_input
-    from projner.project.build import projector_params
     from projner.scale.distributed import align_project_distributed, align_project_local
 
     for path, what in ((src, "the source file"), (tgt, "the target file"), (align, "the alignment file")):
@@ -47,8 +49,8 @@ def scale_cmd(
         dict(sym=sym, n_samplers=samplers, prefix_len=stem) if aligner == "eflomal" else {})
     common = dict(
         aligner=None if align is not None else aligner, aligner_params=aligner_params,
-        alignments=str(align) if align is not None else None, method=method,
-        projector_params=projector_params(method, max_gap=max_gap, min_ratio=min_ratio, strip_determiners=strip_determiners),
+        alignments=str(align) if align is not None else None, method=projector.method,
+        projector_params=dict(projector.params),
         out_format=out_format, label_map=label_map, progress=not quiet, log=say,
     )
     if local:

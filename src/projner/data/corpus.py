@@ -68,12 +68,16 @@ class WriteReport:
     repairs: Mapping[str, int] = field(default_factory=dict)
     repair_examples: tuple[str, ...] = ()
 
+    def repair_lines(self) -> list[str]:
+        """The counted repairs and up to three examples, one line each (none without repairs)."""
+        if not self.repairs:
+            return []
+        return (["  write repairs: " + ", ".join(f"{k}={v}" for k, v in self.repairs.items())]
+                + [f"    e.g. {ex}" for ex in self.repair_examples[:3]])
+
     def summary(self) -> str:
-        parts = [f"wrote {self.n_sentences} sentences to {self.path} ({self.format}, {self.scheme})"]
-        if self.repairs:
-            parts.append("  write repairs: " + ", ".join(f"{k}={v}" for k, v in self.repairs.items()))
-            parts.extend(f"    e.g. {ex}" for ex in self.repair_examples[:3])
-        return "\n".join(parts)
+        head = f"wrote {self.n_sentences} sentences to {self.path} ({self.format}, {self.scheme})"
+        return "\n".join([head, *self.repair_lines()])
 
     def to_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "scheme": self.scheme, "n_sentences": self.n_sentences,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable
 
 from projner.data.corpus import Corpus, WriteReport
 from projner.data.schemes import OUTSIDE, Scheme, encode, get_scheme, io_merges
@@ -127,22 +127,14 @@ def write_corpus_report(
     return WriteReport(str(path), fmt, sch.name, n, n_tokens, dict(sorted(w.repairs.items())), tuple(w.examples))
 
 
-def write_corpus(
-    path: str | os.PathLike,
-    sentences: Iterable[Sentence],
-    fmt: str | None = None,
-    scheme: str = "iob2",
-    sep: str = "\t",
-    *,
-    unsafe_tokens: str = "error",
-    source: Corpus | None = None,
-) -> int:
+def write_corpus(path: str | os.PathLike, sentences: Iterable[Sentence], *args: Any, **kwargs: Any) -> int:
     """Write sentences atomically; returns the number written (every sentence, empty ones too).
 
-    CoNLL writes ``token<sep>tag``. Use :func:`write_corpus_report` to see the counted repairs
-    (``unsafe_tokens="replace"``, adjacent same-type spans merged by ``scheme="io"``).
+    The arguments of :func:`write_corpus_report` (``fmt``, ``scheme``, ``sep``, ``unsafe_tokens``,
+    ``source``); CoNLL writes ``token<sep>tag``. Use :func:`write_corpus_report` to see the counted
+    repairs (``unsafe_tokens="replace"``, adjacent same-type spans merged by ``scheme="io"``).
     """
-    return write_corpus_report(path, sentences, fmt, scheme, sep, unsafe_tokens=unsafe_tokens, source=source).n_sentences
+    return write_corpus_report(path, sentences, *args, **kwargs).n_sentences
 
 
 def format_corpus(sentences: Iterable[Sentence], fmt: str, scheme: str = "iob2", sep: str = "\t") -> str:

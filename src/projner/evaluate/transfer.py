@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from projner.data.datasets import data_root
 from projner.data.formats import read_corpus
 from projner.data.labelmaps import load_label_map
 from projner.evaluate.spans import evaluate_spans
@@ -22,16 +22,6 @@ from projner.types import Sentence
 MASAKHANER_LANGS = ("hau", "ibo", "pcm", "swa", "yor", "zul")
 LABELS_ALL = ("PER", "ORG", "LOC", "DATE")
 LABELS_POL = ("PER", "ORG", "LOC")
-
-
-def data_root(data: str | os.PathLike | None = None) -> Path:
-    """``data``, else ``$PROJNER_DATA``, else ``../shared/data`` next to the repository."""
-    if data is not None:
-        return Path(data)
-    env = os.environ.get("PROJNER_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
 def conll_split(split: str, data: str | os.PathLike | None = None, label_map: str | None = None) -> tuple[Sentence, ...]:

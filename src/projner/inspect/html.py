@@ -13,9 +13,8 @@ import html
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from projner.data.formats import ReadOptions
 from projner.inspect.verdicts import Category, InspectReport, PairReport, inspect_files
 from projner.types import Span
 
@@ -218,26 +217,14 @@ def render_report_html(report: InspectReport, *, title: str | None = None, page_
     )
 
 
-def render_html(
-    src: str | Path,
-    tgt: str | Path,
-    align: str | Path,
-    *,
-    pred: str | Path | None = None,
-    gold: str | Path | None = None,
-    method: str = "heuristic",
-    params: Mapping[str, Any] | None = None,
-    options: ReadOptions = ReadOptions(),
-    label_map: str | None = None,
-    title: str | None = None,
-    page_size: int = 25,
-) -> str:
+def render_html(src: str | Path, tgt: str | Path, align: str | Path, *, title: str | None = None, page_size: int = 25,
+                **inspect_options: Any) -> str:
     """Project ``src`` onto ``tgt`` through ``align`` and return the inspector page as a string.
 
-    ``params`` are the projector's (default: those of ``projner project``); ``pred`` is compared
-    with the projection, ``gold`` (target gold) classifies every target entity.
+    ``inspect_options`` are those of :func:`~projner.inspect.verdicts.inspect_files`: ``pred``
+    (compared with the projection), ``gold`` (target gold: classifies every target entity),
+    ``method`` and ``params`` (the projector's; default: those of ``projner project``),
+    ``options`` (:class:`~projner.data.formats.ReadOptions`) and ``label_map``.
     """
-    report = inspect_files(
-        src, tgt, align, pred=pred, gold=gold, method=method, params=params, options=options, label_map=label_map
-    )
+    report = inspect_files(src, tgt, align, **inspect_options)
     return render_report_html(report, title=title, page_size=page_size)

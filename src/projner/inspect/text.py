@@ -41,6 +41,14 @@ def _quote(tokens: Sequence[str], s: Span) -> str:
     return f'"{" ".join(tokens[s.start:s.end])}" {s.label}'
 
 
+def _table(*columns: str) -> Table:
+    """A borderless table with a dim header row."""
+    table = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
 def pair_panel(p: PairReport) -> Panel:
     lost = frozenset(j for v in p.sources if v.outcome is not Outcome.PROJECTED for j in v.aligned)
     parts: list = [
@@ -52,10 +60,7 @@ def pair_panel(p: PairReport) -> Panel:
     links = " ".join(f"{l.src}-{l.tgt}" + (f":{l.score:.2f}" if l.score is not None else "") for l in p.alignment.links)
     parts.append(Text.assemble(("links ", "dim"), (links or "(none)", "dim")))
     if p.sources:
-        t = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
-        t.add_column("source entity")
-        t.add_column("verdict")
-        t.add_column("where / why")
+        t = _table("source entity", "verdict", "where / why")
         for v in p.sources:
             where = ""
             if v.target is not None:
@@ -71,10 +76,7 @@ def pair_panel(p: PairReport) -> Panel:
     if p.pred_extra:
         parts.append(Text("in --pred only: " + "; ".join(_quote(p.tgt.tokens, s) for s in p.pred_extra), style=BAD))
     if p.targets:
-        t = Table(show_header=True, header_style="dim", box=None, pad_edge=False)
-        t.add_column("target entity")
-        t.add_column("vs gold")
-        t.add_column("detail")
+        t = _table("target entity", "vs gold", "detail")
         for tv in p.targets:
             anchor = tv.gold or tv.pred
             assert anchor is not None

@@ -30,17 +30,8 @@ import numpy as np
 
 from projner.errors import E, ProjnerError
 from projner.log import progress_bar
-from projner.ner.base import (
-    SCHEME,
-    check_training_data,
-    keep_labels,
-    restrict_labels,
-    seed_everything,
-    span_scores,
-    strict_f1,
-    tag_names,
-    to_tags,
-)
+from projner.ner.base import SCHEME, check_training_data, keep_labels, restrict_labels, seed_everything
+from projner.ner.base import span_scores, strict_f1, tag_names, to_tags
 from projner.ner.io import read_meta, write_meta
 from projner.registry import taggers
 from projner.types import Sentence

@@ -4,12 +4,7 @@ Ray is optional (``pip install projner[scale]``) and imported only when a Ray ru
 everything else here works without it.
 """
 
-from projner.scale.distributed import (
-    DEFAULT_SHARD_SIZE,
-    ScaleResult,
-    ScaleSpec,
-    align_project_distributed,
-    align_project_local,
-)
+from projner.scale.distributed import align_project_distributed, align_project_local
+from projner.scale.spec import DEFAULT_SHARD_SIZE, ScaleResult, ScaleSpec
 
 __all__ = ["DEFAULT_SHARD_SIZE", "ScaleResult", "ScaleSpec", "align_project_distributed", "align_project_local"]

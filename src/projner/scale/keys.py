@@ -3,7 +3,7 @@ step cache uses), so a finished shard is reused only when its content, its param
 that aligns and projects it, the aligner and projector versions (``projner.aligner.eflomal.v1``)
 and the engine versions (eflomal, torch, ...) are all the same.
 
-The code of a shard is every module :func:`projner.scale.distributed.process_shard` runs
+The code of a shard is every module :func:`projner.scale.shards.process_shard` runs
 (:data:`SHARD_MODULES`: the shard reader and writers, alignment, projection, statistics), whole
 and by name — not the function objects, so a test that wraps ``process_shard`` does not change
 the keys — plus the modules of the resolved aligner and projector components.
@@ -18,8 +18,9 @@ from typing import Any
 from projner.fingerprint import Key, hash_json, make_key
 
 KIND = "scale-shard"
-SHARD_MODULES = ("projner.scale.distributed", "projner.align.base", "projner.align.build", "projner.project.build",
-                 "projner.evaluate.projection", "projner.data.formats", "projner.data.schemes")
+SHARD_MODULES = ("projner.scale.shards", "projner.scale.spec", "projner.align.base", "projner.align.build",
+                 "projner.project.build", "projner.evaluate.projection", "projner.data.formats", "projner.data.writing",
+                 "projner.data.schemes")
 KEY_CHARS = 32  # shard file names
 
 
@@ -36,7 +37,7 @@ def _projector_component(method: str) -> tuple[Any, str]:
 
 
 def shard_code_key(spec: Any) -> Key:
-    """The key of every shard of a run with this :class:`~projner.scale.distributed.ScaleSpec`
+    """The key of every shard of a run with this :class:`~projner.scale.spec.ScaleSpec`
     (no shard content yet): computed once per run, see :func:`shard_key`."""
     components = [_projector_component(spec.method)]
     if spec.aligner != "pharaoh":

@@ -40,7 +40,10 @@ from typing import Any, Mapping, Sequence
 
 from projner.registry import studies
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
-from projner.scale.distributed import ScaleSpec, _cpu, read_inputs, run_shards
+from projner.scale.distributed import run_shards
+from projner.scale.inputs import read_inputs
+from projner.scale.shards import cpu_time
+from projner.scale.spec import ScaleSpec
 from projner.scale.synthetic import write_synthetic
 
 DEFAULT_ALIGNERS = [{"name": "pharaoh", "params": {}}, {"name": "eflomal", "params": {"n_samplers": 1}}]
@@ -67,7 +70,7 @@ def single_process(inputs, out: Path, spec) -> dict:
     from projner.evaluate.projection import projection_stats
     from projner.project.build import build_projector, project_corpora
 
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), cpu_time()
     if spec.aligner == "pharaoh":
         als, sig = list(inputs.links), "aligner:pharaoh"
     else:
@@ -82,20 +85,20 @@ def single_process(inputs, out: Path, spec) -> dict:
     path = out / f"projected.{spec.out_format}"
     write_corpus(path, sents, fmt=spec.out_format)
     st = projection_stats(projections)
-    return {"compute_seconds": compute, "run_seconds": time.perf_counter() - t0, "cpu_seconds": _cpu() - c0, "cores": 1.0,
+    return {"compute_seconds": compute, "run_seconds": time.perf_counter() - t0, "cpu_seconds": cpu_time() - c0, "cores": 1.0,
             "projected": str(path), "sentences": sents, "signature": f"{sig}|{projector.signature()}",
             "projection": {"n_source": st.n_source, "n_projected": st.n_projected, "projection_rate": st.rate}}
 
 
 def ray_process(inputs, out: Path, spec, *, num_cpus: int | None, address: str | None, shard_size: int) -> dict:
     """The Ray path on the same inputs (fresh: earlier shards of this run are removed)."""
-    c0 = _cpu()
+    c0 = cpu_time()
     t0 = time.perf_counter()
     res = run_shards(inputs, out, spec, shard_size=shard_size, use_ray=True, num_cpus=num_cpus, address=address,
                      progress=False)
     # workers' CPU (incl. eflomal) + the driver's own (encoding shards, writing outputs)
     return {"compute_seconds": res.compute_seconds, "run_seconds": time.perf_counter() - t0,
-            "init_seconds": res.init_seconds, "cpu_seconds": res.cpu_seconds + (_cpu() - c0), "cores": res.cores,
+            "init_seconds": res.init_seconds, "cpu_seconds": res.cpu_seconds + (cpu_time() - c0), "cores": res.cores,
             "worker_cpu_seconds": res.cpu_seconds, "n_shards": res.n_shards, "projected": res.projected,
             "signature": res.signature, "projection": dict(res.projection)}
 
