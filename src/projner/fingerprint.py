@@ -16,7 +16,7 @@ As the HF ``datasets`` library fingerprints a transform by hashing the function 
 Its :attr:`Key.digest` is the sha256 of its canonical JSON document; :meth:`Key.describe`
 prints it and :func:`changes` says what differs between two key documents (why a cached result
 is stale). Used by the pipeline step cache (:mod:`projner.pipeline.cache`) and the scale-out
-shards (:mod:`projner.scale.distributed`).
+shards (:mod:`projner.scale.keys`).
 
 Code is hashed as a **normalised AST**: the source parsed with :mod:`ast`, docstrings removed,
 dumped without line or column numbers. Comments, docstrings, blank lines and formatting do not
