@@ -3,8 +3,14 @@ from English vs in-language CRF). Prints markdown tables.
 
     .venv/bin/python -m benchmarks.ner [--data DIR] [--quick] [--skip-spacy] [--skip-masakhaner]
                                        [--transformer DIR [--transformer-train N] [--transformer-save DIR]]
+                                       [--fast [DIR] [--fast-layers L] [--fast-langs LANG ...] [--fast-cache DIR]]
 
 With --transformer only the transformer runs (CoNLL test, then MasakhaNER model transfer).
+With --fast only the fast tagger runs (frozen encoder, default the prepared e5-small, vectors
+cached, CRF head): trained on eng.train (MISC dropped) with a cold vector cache (a fresh
+temporary folder unless --fast-cache), scored on eng.testb PER/ORG/LOC; then, per --fast-langs
+language, an in-language MasakhaNER model trained on its train.txt (dev.txt for early stopping).
+Times come with CPU seconds and the load average, since the machine may be shared.
 
 Scores are strict span F1 (``projner.evaluate.evaluate_spans``, equal to seqeval strict).
 "all" = every type of the dataset (CoNLL: PER/ORG/LOC/MISC; MasakhaNER: PER/ORG/LOC/DATE);
@@ -22,7 +28,7 @@ import time
 from projner.data.labelmaps import load_label_map
 from projner.evaluate import evaluate_spans
 from projner.ner import CrfTagger, SpacyTagger, TransformerTagger
-from projner.ner.transfer import MASAKHANER_LANGS, conll_split, data_root, masakhaner_split, score_language
+from projner.evaluate.transfer import MASAKHANER_LANGS, conll_split, data_root, masakhaner_split, score_language
 
 CONLL_ALL = ("PER", "ORG", "LOC", "MISC")
 POL = ("PER", "ORG", "LOC")
@@ -95,6 +101,71 @@ def bench_transformer(args) -> dict:
     return out
 
 
+def _timed_fit(make, train, dev) -> tuple:
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    tagger = make().fit(train, dev)
+    return tagger, {"fit_s": round(time.perf_counter() - t0, 1), "fit_cpu_s": round(time.process_time() - c0, 1),
+                    "embed_s": tagger.info["embed_seconds"], "head_s": tagger.info["train_seconds"],
+                    "epochs": len(tagger.info["history"]), "best_epoch": tagger.info.get("best_epoch"),
+                    "dev_f1": tagger.info.get("dev_f1"), "load_start": round(load, 1), "load_end": round(os.getloadavg()[0], 1)}
+
+
+def bench_fast(args) -> dict:
+    """The fast tagger on English CoNLL-2003 (MISC dropped, cold vector cache) and, per
+    ``--fast-langs``, in-language MasakhaNER 2.0 target models."""
+    import tempfile
+
+    from projner.ner import FastTagger
+
+    cache = args.fast_cache or tempfile.mkdtemp(prefix="projner-fast-bench-")
+    kw = {"cache_dir": cache, "progress": False, "seed": 0}
+    if args.fast_layers:
+        kw["layers"] = args.fast_layers
+
+    def make():
+        return FastTagger(args.fast or None, **kw)
+
+    out: dict = {"cache": cache, "conll": None, "masakhaner": []}
+    if not args.skip_conll:
+        cmap = "conll->masakhaner"
+        train, dev = conll_split("train", args.data, cmap), conll_split("testa", args.data, cmap)
+        test = conll_split("testb", args.data)
+        tagger, row = _timed_fit(make, train, dev)
+        t0, c0 = time.perf_counter(), time.process_time()
+        pred = tagger.predict(_unl(test))
+        row.update(system=f"fast {os.path.basename(str(tagger.encoder.path))} layers {','.join(map(str, tagger.encoder.layers))} "
+                          f"({tagger.encoder.precision})", n_train=len(train), tag_s=round(time.perf_counter() - t0, 1),
+                   tag_cpu_s=round(time.process_time() - c0, 1), f1_pol=_f1(test, pred, POL))
+        out["conll"] = row
+        print(json.dumps(row), flush=True)
+    for lang in args.fast_langs:
+        train, dev = masakhaner_split(lang, "train", args.data), masakhaner_split(lang, "dev", args.data)
+        gold = masakhaner_split(lang, "test", args.data)
+        tagger, row = _timed_fit(make, train, dev)
+        res = score_language(lang, gold, tagger.predict(_unl(gold)))
+        row.update(lang=lang, n_train=len(train), f1_all=res.f1_all, f1_pol=res.f1_pol)
+        out["masakhaner"].append(row)
+        print(json.dumps(row), flush=True)
+    return out
+
+
+def _print_fast(fa: dict) -> None:
+    print("\n### Fast cached-encoder tagger (strict span F1; times in s, wall / CPU)\n")
+    if fa["conll"]:
+        r = fa["conll"]
+        print("| system | embed s | head s | fit s (wall / CPU) | epochs (best) | dev F1 | tag eng.testb s | F1 PER/ORG/LOC | load |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(f"| {r['system']} | {r['embed_s']} | {r['head_s']} | {r['fit_s']} / {r['fit_cpu_s']} | {r['epochs']} ({r['best_epoch']}) | "
+              f"{_fmt(r['dev_f1'])} | {r['tag_s']} | {_fmt(r['f1_pol'])} | {r['load_start']}–{r['load_end']} |")
+    if fa["masakhaner"]:
+        print("\n| lang | train sents | embed s | head s | fit s (wall / CPU) | epochs (best) | F1 PER/ORG/LOC/DATE | F1 PER/ORG/LOC | load |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in fa["masakhaner"]:
+            print(f"| {r['lang']} | {r['n_train']} | {r['embed_s']} | {r['head_s']} | {r['fit_s']} / {r['fit_cpu_s']} | "
+                  f"{r['epochs']} ({r['best_epoch']}) | {_fmt(r['f1_all'])} | {_fmt(r['f1_pol'])} | {r['load_start']}–{r['load_end']} |")
+
+
 def bench_masakhaner(args, rows: list) -> None:
     cmap = "conll->masakhaner"
     train = conll_split("train", args.data, cmap)
@@ -141,12 +212,22 @@ def main(argv=None) -> None:
     ap.add_argument("--transformer-batch", type=int, default=16)
     ap.add_argument("--transformer-dev", type=int, default=1000, help="eng.testa sentences for early stopping")
     ap.add_argument("--transformer-save", default=None, help="save the fine-tuned tagger here")
+    ap.add_argument("--fast", nargs="?", const="", default=None,
+                    help="run only the fast tagger; optional encoder folder (default: the prepared e5-small)")
+    ap.add_argument("--fast-layers", default=None, help="fast: encoder layers, e.g. 5,6,7,8 (default: the backend's)")
+    ap.add_argument("--fast-langs", nargs="*", default=[], help="fast: also in-language MasakhaNER models for these languages")
+    ap.add_argument("--fast-cache", default=None, help="fast: vector cache folder (default: a fresh temporary one, i.e. cold)")
     ap.add_argument("--json", default=None, help="also write all figures as JSON here")
     args = ap.parse_args(argv)
     args.data = str(data_root(args.data))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"<!-- {platform.node()} {os.cpu_count()} CPUs, data {args.data} -->")
     out: dict = {}
+    if args.fast is not None:
+        out["fast"] = bench_fast(args)
+        _print_fast(out["fast"])
+        args.skip_conll = True
+        args.skip_masakhaner = True
     if args.transformer:
         out["transformer"] = bench_transformer(args)
         tr = out["transformer"]

@@ -177,8 +177,8 @@ def translate_train_cmd(
     back_translation: str = typer.Option("none", "--back-translation", help="none, fill, union, intersect (needs --mt)."),
     method: str = typer.Option("heuristic", "--method"),
     filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), complete-caps (also with stray capitalised words), any."),
-    backend: str = typer.Option("crf", "--backend", help="Target model: crf or transformer."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer: encoder folder or hub name."),
+    backend: str = typer.Option("crf", "--backend", help="Target model: crf, fast (frozen encoder + CRF head) or transformer."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
     device: Optional[str] = typer.Option(None, "--device"),
     cache: Optional[Path] = typer.Option(None, "--cache"),
@@ -196,7 +196,7 @@ def translate_train_cmd(
                     *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
     parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None
                 else ParallelConfig(kind="translate", src=str(src)))
-    params = {"model": encoder} if backend == "transformer" and encoder else {}
+    params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
     cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
                                aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
                                projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_),
