@@ -257,10 +257,135 @@ def test_pool_words_from_subwords(make):
         assert np.allclose(pool_words(sub, pooling).units, direct.units, atol=1e-6)
 
 
-def test_bfloat16_precision(make):
-    al = make(method="argmax", precision="bfloat16")
+def test_bfloat16_precision(tiny_bert, monkeypatch):
+    import torch
+
+    from projner.align import neural
+
+    monkeypatch.setattr(neural, "native_bf16", lambda: True)  # as on a CPU with AVX512-BF16 / AMX
+    al = NeuralAligner(str(tiny_bert), layer=2, device="cpu", method="argmax", precision="bfloat16")
+    assert al._runner.dtype == torch.bfloat16
     (a,) = al.align([EN], [EN])
     assert sorted(a.pairs) == [(i, i) for i in range(len(EN))]
     assert "precision:bfloat16" in al.signature()
     with pytest.raises(ProjnerError):
-        make(precision="int4")
+        NeuralAligner(str(tiny_bert), layer=2, precision="int4")
+
+
+# ---------------------------------------------------------------------- packed encoder, precisions
+def test_packed_path_equals_transformers_forward_and_batching(make, tiny_bert):
+    """The packed CPU encoder gives the transformers forward pass's vectors, and batched ==
+    unbatched links in one process (padding, windows and batch composition do not matter)."""
+    src = [EN, DE, ES, IT, MR, EN[:3], MR[::-1], DE[2:], (EN + MR + DE)[:30]]
+    tgt = [DE, ES, IT, EN, MR[::-1], ES[:4], MR, IT, (DE + EN)[:25]]
+    packed = make(method="itermax", pooling="subword", batch_size=4)
+    assert packed.encoder_path.startswith("packed")
+    hf = make(method="itermax", pooling="subword", batch_size=4, fast_path=False)
+    assert hf.encoder_path == "transformers"
+    for a, b in zip(packed.embed(src + tgt), hf.embed(src + tgt)):
+        assert a.units.shape == b.units.shape
+        assert np.allclose(a.units, b.units, atol=1e-5)
+    one = make(method="itermax", pooling="subword", batch_size=1, sort_by_length=False)
+    batched = packed.align(src, tgt)
+    assert pairs_of(batched) == pairs_of([one.align([s], [t])[0] for s, t in zip(src, tgt)])
+    assert pairs_of(batched) == pairs_of(hf.align(src, tgt))
+    windowed = make(method="itermax", pooling="subword", batch_size=3, max_length=12, window_overlap=4)
+    long = (EN + MR + DE)[:30]
+    (w,) = windowed.align([long], [long])
+    assert sorted(w.pairs) == [(i, i) for i in range(len(long))]
+
+
+def test_int8_precision(make, tiny_bert):
+    import torch
+
+    al = make(method="argmax", precision="int8")
+    assert al.encoder_path == "packed-int8"
+    assert "precision:int8" in al.signature()
+    lin = al._runner.layers[0].qkv.mod
+    assert isinstance(lin, torch.ao.nn.quantized.dynamic.Linear) and lin.weight().dtype == torch.qint8
+    (a,) = al.align([EN], [EN])
+    assert sorted(a.pairs) == [(i, i) for i in range(len(EN))]
+    # int8 vectors are close to, not equal to, the float32 ones
+    f32 = make(method="argmax").embed([EN, DE])
+    q8 = al.embed([EN, DE])
+    for x, y in zip(f32, q8):
+        cos = (x.units * y.units).sum(1) / np.linalg.norm(x.units, axis=1) / np.linalg.norm(y.units, axis=1)
+        assert cos.min() > 0.95 and not np.array_equal(x.units, y.units)
+    # the transformers path quantises the model's own Linear layers
+    hf = NeuralAligner(str(tiny_bert), layer=2, device="cpu", precision="int8", fast_path=False, method="argmax")
+    assert hf.encoder_path == "transformers" and "precision:int8" in hf.signature()
+    assert not any(type(m) is torch.nn.Linear for m in hf._runner.model.encoder.modules())
+    (b,) = hf.align([EN], [EN])
+    assert sorted(b.pairs) == [(i, i) for i in range(len(EN))]
+    assert al.signature() != make(method="argmax").signature()  # different cache key, different signature
+
+
+def test_int8_links_do_not_depend_on_the_batch(make, tiny_bert):
+    """Per-token activation scales: a sentence's int8 vectors are the same alone or in a batch."""
+    src = [EN, DE, ES, IT, MR, EN[:3], MR[::-1], DE[2:]]
+    tgt = [DE, ES, IT, EN, MR[::-1], ES[:4], MR, IT]
+    big = make(method="itermax", pooling="subword", precision="int8", batch_size=8)
+    one = make(method="itermax", pooling="subword", precision="int8", batch_size=1, sort_by_length=False)
+    for a, b in zip(big.embed(src + tgt), one.embed(src + tgt)):
+        assert np.allclose(a.units, b.units, atol=1e-5)
+    assert pairs_of(big.align(src, tgt)) == pairs_of([one.align([s], [t])[0] for s, t in zip(src, tgt)])
+
+
+def test_int8_needs_the_cpu(tiny_bert):
+    import torch
+
+    from projner.align import neural_encoder
+
+    loaded = neural_encoder.load_encoder(str(tiny_bert), 2, True)
+    with pytest.raises(ProjnerError) as e:
+        neural_encoder.build_runner(loaded, torch.device("meta"), "int8", fast_path=True, probe=[[2, 1, 3]], pad=0)
+    assert e.value.code is E.E109
+
+
+def test_bfloat16_without_native_support_falls_back_to_float32(tiny_bert, monkeypatch):
+    import torch
+
+    from projner.align import neural
+
+    monkeypatch.setattr(neural, "native_bf16", lambda: False)
+    with pytest.warns(RuntimeWarning, match="no native bf16"):
+        al = NeuralAligner(str(tiny_bert), layer=2, device="cpu", precision="bfloat16", method="argmax")
+    sig = al.signature()
+    assert "precision:float32[bfloat16-requested:cpu-lacks-native-bf16]" in sig
+    assert al.stats["bf16_fallback"] == 1 and al._runner.dtype == torch.float32
+    ref = NeuralAligner(str(tiny_bert), layer=2, device="cpu", method="argmax")
+    assert np.array_equal(al.embed([EN])[0].units, ref.embed([EN])[0].units)
+
+
+def test_native_bf16_reads_cpu_flags(tmp_path):
+    from projner.align.neural_encoder import native_bf16
+
+    f = tmp_path / "cpuinfo"
+    f.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
+    assert native_bf16(f) is False
+    f.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n")
+    assert native_bf16(f) is True
+    f.write_text("processor\t: 0\nflags\t\t: fpu amx_bf16 amx_tile\n")
+    assert native_bf16(f) is True
+
+
+def test_packed_path_is_off_when_it_disagrees_or_does_not_fit(tiny_bert, tmp_path, monkeypatch):
+    from transformers import BertTokenizerFast, DistilBertConfig, DistilBertModel
+
+    from projner.align import neural_encoder
+
+    # a model without BERT-style layers runs through transformers
+    tok = BertTokenizerFast.from_pretrained(str(tiny_bert))
+    d = tmp_path / "distil"
+    tok.save_pretrained(str(d))
+    cfg = DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=3, n_heads=4, hidden_dim=64, max_position_embeddings=128)
+    DistilBertModel(cfg).eval().save_pretrained(str(d))
+    al = NeuralAligner(str(d), layer=2, device="cpu", method="argmax")
+    assert al.encoder_path == "transformers"
+    (a,) = al.align([EN], [EN])
+    assert sorted(a.pairs) == [(i, i) for i in range(len(EN))]
+    # a packed encoder that disagrees with the transformers forward pass on the probe is not used
+    real = neural_encoder.PackedEncoder.encode
+    monkeypatch.setattr(neural_encoder.PackedEncoder, "encode", lambda self, ids, lengths: [v + 1.0 for v in real(self, ids, lengths)])
+    off = NeuralAligner(str(tiny_bert), layer=2, device="cpu")
+    assert off.encoder_path == "transformers"

@@ -8,7 +8,9 @@ How a corpus is aligned:
    tokenises into zero subwords (a lone zero-width or control character) gets the unknown
    token, so that every word has a vector (counted as ``zero_subword_words``);
 2. sentences are sorted by length and encoded many at a time; the encoder is loaded with only
-   ``layer`` transformer layers, so nothing above the chosen layer runs. Sentences longer than
+   ``layer`` transformer layers, so nothing above the chosen layer runs. On the CPU, BERT-style
+   encoders run packed (no padding rows in the matrix products, fused oneDNN kernels; see
+   :mod:`projner.align.neural_encoder`, which also handles ``precision``). Sentences longer than
    the model's limit are cut into overlapping windows (each subword takes its vector from the
    window where it sits most centrally); nothing is ever truncated (``windowed_sentences``);
 3. subword vectors are pooled per word (``first`` subword or ``mean``), or kept as subwords
@@ -18,16 +20,15 @@ How a corpus is aligned:
    that similarity (or the mean of the two softmax probabilities).
 
 Pooled vectors can be cached on disk (``cache_dir``) as ``.npy`` files keyed by a hash of the
-sentence's tokens and of everything that determines them (model, layer, pooling, window).
+sentence's tokens and of everything that determines them (model, layer, pooling, window,
+precision; :mod:`projner.align.neural_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import tempfile
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from projner.align.base import check_parallel
+from projner.align.neural_cache import EmbeddingCache
+from projner.align.neural_encoder import PRECISIONS, build_runner, cpu_model, load_encoder, model_fingerprint, native_bf16
 from projner.align.neural_methods import (
     METHODS,
     argmax_align,
@@ -50,7 +53,6 @@ from projner.types import Alignment, Link
 
 POOLINGS = ("first", "mean", "subword")
 Tokens = Sequence[str]
-CACHE_VERSION = 1
 
 
 @dataclass
@@ -67,7 +69,7 @@ class NeuralAligner:
     layer: int = 7  # best mean Europarl F1 for e5-small (layers 6-8 within 0.5 points; BENCHMARKS.md)
     method: str = "itermax"
     pooling: str = "mean"
-    batch_size: int = 32
+    batch_size: int = 32  # pairs per forward pass (2 * batch_size sentences)
     device: str | None = None
     max_length: int | None = None
     window_overlap: int | None = None  # subwords shared by consecutive windows (default: a quarter)
@@ -75,10 +77,13 @@ class NeuralAligner:
     softmax_threshold: float = 1e-3
     itermax_rounds: int = 2
     progress: bool = False
-    precision: str = "float32"  # or "bfloat16": autocast the encoder (faster on CPUs with AVX512-BF16/AMX; links may differ slightly)
+    # "float32"; "bfloat16" (CPU: only with native bf16 units, else float32 with a warning);
+    # "int8" (dynamic int8 quantisation of the Linear layers, CPU). See neural_encoder.
+    precision: str = "float32"
     # speed switches, for benchmarks only (they do not change the links beyond float noise)
     stop_at_layer: bool = True  # build the encoder with only `layer` layers
     sort_by_length: bool = True  # batch sequences of similar length together
+    fast_path: bool = True  # packed CPU encoder for BERT-style models (neural_encoder)
     stats: Counter = field(default_factory=Counter, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,8 +95,8 @@ class NeuralAligner:
             raise ProjnerError(E.E018, detail=f"batch_size must be >= 1, not {self.batch_size}")
         if not (0.0 < self.softmax_threshold < 1.0):
             raise ProjnerError(E.E018, detail=f"softmax_threshold must be in (0, 1), not {self.softmax_threshold}")
-        if self.precision not in ("float32", "bfloat16"):
-            raise ProjnerError(E.E018, detail=f"precision must be float32 or bfloat16, not {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ProjnerError(E.E018, detail=f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.itermax_rounds < 1:
             raise ProjnerError(E.E018, detail=f"itermax_rounds must be >= 1, not {self.itermax_rounds}")
         self._load()
@@ -100,70 +105,15 @@ class NeuralAligner:
     def _load(self) -> None:
         try:
             import torch
-            import transformers
-            from transformers import AutoConfig, AutoModel, AutoTokenizer
         except ImportError as exc:
             raise ProjnerError(E.E020, package=str(exc.name), hint="projner[neural]") from None
         self._torch = torch
-        name = str(self.model)
-        local = Path(name).expanduser()
-        if local.exists():
-            if not local.is_dir() or not (local / "config.json").exists():
-                raise ProjnerError(E.E101, model=name, detail="not a model folder (no config.json)")
-            name = str(local.resolve())
-        prev = transformers.logging.get_verbosity()
-        bars = transformers.utils.logging.is_progress_bar_enabled()
-        transformers.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        try:
-            try:
-                config = AutoConfig.from_pretrained(name)
-            except Exception as exc:  # hub unreachable, malformed config, unknown model type
-                raise ProjnerError(E.E101, model=self.model, detail=f"cannot read its config ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-            if getattr(config, "is_encoder_decoder", False):
-                raise ProjnerError(E.E101, model=self.model, detail=f"{config.model_type} is an encoder-decoder; an encoder is needed")
-            from transformers.models.auto.modeling_auto import (
-                MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-                MODEL_FOR_MASKED_LM_MAPPING_NAMES,
-                MODEL_MAPPING_NAMES,
-            )
-
-            mt = config.model_type
-            if mt not in MODEL_MAPPING_NAMES:
-                raise ProjnerError(E.E101, model=self.model, detail=f"model type {mt!r} has no transformers base model")
-            if mt in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and mt not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
-                raise ProjnerError(E.E101, model=self.model, detail=f"{mt} is a decoder-only (causal) model; an encoder is needed")
-            n_layers = getattr(config, "num_hidden_layers", None)
-            if not isinstance(n_layers, int):
-                raise ProjnerError(E.E101, model=self.model, detail="its config has no num_hidden_layers")
-            layer = self.layer + n_layers + 1 if self.layer < 0 else self.layer
-            if not (0 <= layer <= n_layers):
-                raise ProjnerError(E.E102, layer=self.layer, model=self.model, n_layers=n_layers)
-            self._layer = layer
-            self._n_layers = n_layers
-            try:
-                tok = AutoTokenizer.from_pretrained(name)
-            except Exception as exc:
-                raise ProjnerError(E.E101, model=self.model, detail=f"cannot load its tokenizer ({type(exc).__name__})") from None
-            if not getattr(tok, "is_fast", False):
-                raise ProjnerError(E.E107, model=self.model, detail=f"{type(tok).__name__}")
-            # stop the encoder at the chosen layer: build it with only `layer` transformer layers
-            if self.stop_at_layer:
-                config.num_hidden_layers = layer
-            try:
-                model = AutoModel.from_pretrained(name, config=config)
-            except Exception as exc:
-                raise ProjnerError(E.E101, model=self.model, detail=f"cannot load its weights ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-        finally:
-            transformers.logging.set_verbosity(prev)
-            if bars:
-                transformers.utils.logging.enable_progress_bar()
-        dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._device = torch.device(dev)
-        model.eval().to(self._device)
+        loaded = load_encoder(self.model, self.layer, self.stop_at_layer)
+        tok, config = loaded.tok, loaded.config
+        self._layer, self._n_layers, self._name = loaded.layer, loaded.n_layers, loaded.name
+        self._device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self._tok = tok
-        self._model = model
-        self._name = name
+        self._model = loaded.model
         # special tokens around one sequence, found by tokenising a dummy word
         probe = tok([["a"]], is_split_into_words=True, add_special_tokens=True)
         ids, wids = probe["input_ids"][0], probe.word_ids(0)
@@ -189,28 +139,27 @@ class NeuralAligner:
         if not (0 <= ov < self._window):
             raise ProjnerError(E.E018, detail=f"window_overlap must be in [0, {self._window}), not {ov}")
         self._overlap = ov
-        # does the truncated model really stop at `layer`? (a model ignoring the config would not)
-        with torch.inference_mode():
-            x = torch.tensor([self._prefix + [self._unk] + self._suffix], device=self._device)
-            out = model(input_ids=x, attention_mask=torch.ones_like(x), output_hidden_states=True)
-        hs = getattr(out, "hidden_states", None)
-        self._pick_hidden = bool(hs) and len(hs) != layer + 1  # (no hidden states at all: a 0-layer model)
-        if self._pick_hidden and len(hs) <= layer:
-            raise ProjnerError(E.E102, layer=self.layer, model=self.model, n_layers=len(hs) - 1)
-        self._fingerprint = self._model_fingerprint(name)
-
-    @staticmethod
-    def _model_fingerprint(name: str) -> str:
-        h = hashlib.sha256(name.encode())
-        p = Path(name)
-        if p.is_dir():
-            for f in sorted(p.iterdir()):
-                if f.is_file() and f.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"):
-                    st = f.stat()
-                    h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-                    if f.suffix == ".json":
-                        h.update(f.read_bytes())
-        return h.hexdigest()[:16]
+        # precision actually used: bf16 on a CPU without native bf16 is slower than float32
+        self._precision = self.precision
+        self._precision_note = ""
+        if self.precision == "bfloat16" and self._device.type == "cpu" and not native_bf16():
+            self._precision, self._precision_note = "float32", "[bfloat16-requested:cpu-lacks-native-bf16]"
+            self.stats["bf16_fallback"] += 1
+            warnings.warn(
+                f"precision='bfloat16' requested, but this CPU ({cpu_model()}) has no native bf16 units "
+                "(avx512_bf16 / amx_bf16): bf16 would be slower than float32 here, so float32 is used",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        probe_rows = [self._prefix + [self._unk] + self._suffix, self._prefix + [self._unk] * 3 + self._suffix]
+        self._runner, self.encoder_path = build_runner(
+            loaded, self._device, self._precision, fast_path=self.fast_path, probe=probe_rows, pad=self._pad
+        )
+        self._fingerprint = model_fingerprint(self._name)
+        self._cache = None
+        if self.cache_dir is not None:
+            parts = [self._fingerprint, self._layer, self.pooling, self._window, self._overlap, self._precision]
+            self._cache = EmbeddingCache(self.cache_dir, parts, self.stats)
 
     @property
     def n_layers(self) -> int:
@@ -221,9 +170,10 @@ class NeuralAligner:
 
         extra = f"|threshold:{self.softmax_threshold:g}" if self.method == "softmax" else ""
         extra += f"|rounds:{self.itermax_rounds}" if self.method == "itermax" else ""
+        prec = self._precision + ("(dynamic-qint8-linear)" if self._precision == "int8" else "") + self._precision_note
         return (
             f"aligner:neural|model:{Path(self._name).name}@{self._fingerprint[:8]}|layer:{self._layer}"
-            f"|method:{self.method}|pooling:{self.pooling}{extra}|window:{self._window}/{self._overlap}|precision:{self.precision}"
+            f"|method:{self.method}|pooling:{self.pooling}{extra}|window:{self._window}/{self._overlap}|precision:{prec}"
             f"|transformers-{transformers.__version__}"
         )
 
@@ -290,36 +240,21 @@ class NeuralAligner:
         batches = [order[s : s + per_batch] for s in range(0, len(order), per_batch)]
         it = batches
         if self.progress and len(batches) > 1:
-            from tqdm import tqdm
+            from projner.log import progress_bar
 
-            it = tqdm(batches, desc="encoding", unit="batch", leave=False)
-        np_, ns_ = len(self._prefix), len(self._suffix)
+            it = progress_bar(batches, desc="encoding", unit="batch", leave=False)
+        np_ = len(self._prefix)
         with torch.inference_mode():
             for batch in it:
                 rows = [self._prefix + seqs[pieces[k][0]][pieces[k][1] : pieces[k][2]] + self._suffix for k in batch]
-                width = max(len(r) for r in rows)
-                ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                lengths = [len(r) for r in rows]
+                ids = torch.full((len(rows), max(lengths)), self._pad, dtype=torch.long)
                 for r, row in enumerate(rows):
                     ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
-                    mask[r, : len(row)] = 1
-                ids, mask = ids.to(self._device), mask.to(self._device)
-                amp = (
-                    torch.autocast(device_type=self._device.type, dtype=torch.bfloat16)
-                    if self.precision == "bfloat16"
-                    else contextlib.nullcontext()
-                )
-                with amp:
-                    if self._pick_hidden:
-                        out = self._model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-                        hidden = out.hidden_states[self._layer]
-                    else:
-                        hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
-                hidden = hidden.float().cpu().numpy()
+                vecs = self._runner.encode(ids, lengths)
                 self.stats["forward_passes"] += 1
                 for r, k in enumerate(batch):
-                    n = len(rows[r]) - np_ - ns_
-                    win_vecs[k] = hidden[r, np_ : np_ + n]
+                    win_vecs[k] = vecs[r][np_ : np_ + pieces[k][2] - pieces[k][1]]
         # stitch windows: each subword from the window where it is most central
         result: list[np.ndarray] = []
         k = 0
@@ -340,49 +275,6 @@ class NeuralAligner:
             k += len(wins)
         return result
 
-    def _pool(self, vec: np.ndarray, owner: list[int], n_words: int) -> Encoded:
-        return pool_words(Encoded(vec, np.asarray(owner, dtype=np.int64)), self.pooling)
-
-    # ------------------------------------------------------------------ cache
-    def _cache_key(self, tokens: tuple[str, ...]) -> str:
-        h = hashlib.sha256()
-        h.update(
-            json.dumps(
-                [CACHE_VERSION, self._fingerprint, self._layer, self.pooling, self._window, self._overlap, self.precision, list(tokens)],
-                ensure_ascii=False,
-            ).encode("utf-8")
-        )
-        return h.hexdigest()
-
-    def _cache_path(self, key: str) -> Path:
-        return Path(self.cache_dir).expanduser() / key[:2] / f"{key}.npy"
-
-    def _cache_get(self, tokens: tuple[str, ...]) -> np.ndarray | None:
-        if self.cache_dir is None:
-            return None
-        p = self._cache_path(self._cache_key(tokens))
-        if not p.exists():
-            return None
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError):
-            self.stats["cache_unreadable"] += 1
-            return None
-        return arr
-
-    def _cache_put(self, tokens: tuple[str, ...], arr: np.ndarray) -> None:
-        if self.cache_dir is None:
-            return
-        p = self._cache_path(self._cache_key(tokens))
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npy.tmp", dir=str(p.parent))
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
-            os.replace(tmp, p)
-        except OSError as exc:
-            raise ProjnerError(E.E108, path=str(self.cache_dir), detail=str(exc)) from None
-
     # ------------------------------------------------------------------ public
     def embed(self, sents: Sequence[Tokens]) -> list[Encoded]:
         """Pooled vectors for each sentence (identical sentences are encoded once)."""
@@ -392,7 +284,7 @@ class NeuralAligner:
         done: dict[tuple[str, ...], Encoded] = {}
         todo: list[tuple[str, ...]] = []
         for k in unique:
-            arr = self._cache_get(k)
+            arr = self._cache.get(k) if self._cache is not None else None
             flat, owner = subs[k]
             expected = len(flat) if self.pooling == "subword" else len(k)
             if arr is not None and arr.ndim == 2 and arr.shape[0] == expected:
@@ -401,13 +293,14 @@ class NeuralAligner:
             else:
                 todo.append(k)
         if todo:
-            if self.cache_dir is not None:
+            if self._cache is not None:
                 self.stats["cache_misses"] += len(todo)
             vecs = self._encode_subwords([subs[k][0] for k in todo])
             for k, v in zip(todo, vecs):
-                enc = self._pool(v, subs[k][1], len(k))
+                enc = pool_words(Encoded(v, np.asarray(subs[k][1], dtype=np.int64)), self.pooling)
                 done[k] = enc
-                self._cache_put(k, enc.units)
+                if self._cache is not None:
+                    self._cache.put(k, enc.units)
         empty = Encoded(np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64))
         return [done[k] if k else empty for k in keys]
 

@@ -114,7 +114,7 @@ def align(
     model: Optional[str] = typer.Option(None, help="Neural aligner: encoder folder or hub name."),
     layer: int = typer.Option(7, help="Neural aligner: encoder layer (0 = embeddings)."),
     pooling: str = typer.Option("mean", help="Neural aligner: subword pooling into words: mean, first, subword."),
-    precision: str = typer.Option("float32", help="Neural aligner: float32 or bfloat16 (faster on CPUs with bf16 units; links may differ slightly)."),
+    precision: str = typer.Option("float32", help="Neural aligner: float32; bfloat16 (CPUs with native bf16, else float32 with a warning; links may differ slightly); int8 (dynamic int8 quantisation, CPU)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Neural aligner: reuse embeddings across runs from this folder."),
     method: str = typer.Option("itermax", help="Neural aligner: argmax, itermax, match, softmax."),
     batch_size: int = typer.Option(32, help="Neural aligner: pairs per batch."),
