@@ -4,19 +4,11 @@ import json
 
 import pytest
 
-from projner.cli.main import main
+from testutil import run_cli as run
 from projner.data.formats import read_corpus
 from projner.pipeline.demo import demo_files
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -5,27 +5,15 @@ import json
 
 import pytest
 
-from projner.cli.main import main
+from testutil import run_cli as run
 from projner.data.formats import EMPTY_MARKER, read_corpus
+from testutil import write_file
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def write(tmp_path, name, text):
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8", newline="")
-    return str(p)
+    return str(write_file(tmp_path, name, text))
 
 
 GOLD = "Ada\tB-PER\nsings\tO\n\nBob\tB-PER\nruns\tO\n"

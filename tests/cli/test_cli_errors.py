@@ -13,6 +13,7 @@ import typer
 
 import projner.cli.main as cli_main
 from projner.cli.main import main
+from testutil import run_cli as run
 from projner.data.paths import looks_like_path, missing_model_folder
 from projner.data.transaction import atomic_outputs
 from projner.errors import ProjnerError
@@ -20,14 +21,6 @@ from projner.errors import ProjnerError
 ROOT = Path(__file__).parents[2]
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

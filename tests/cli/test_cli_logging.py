@@ -9,21 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from projner.cli.main import main
+from testutil import run_cli as run
 from projner.log import progress_bar
 from projner.pipeline.demo import demo_files
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "projner"
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)

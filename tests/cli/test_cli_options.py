@@ -9,18 +9,11 @@ import json
 import pytest
 import typer
 
-from projner.cli.main import app, main
+from projner.cli.main import app
+from testutil import run_cli as run
 from projner.cli.options import GROUP, PROJECTOR_OPTIONS, Projector, option_group, projector_options
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _params(name):

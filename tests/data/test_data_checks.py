@@ -11,15 +11,9 @@ from projner.data.schemes import decode, detect_scheme, io_merges, split_tag
 from projner.data.tokens import EMPTY_MARKER, make_safe, unsafe_reason
 from projner.errors import E, ProjnerError
 from projner.types import Sentence, Span
+from testutil import write_file
 
 
-def write(tmp_path, name, text):
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8", newline="")
-    return p
 
 
 SENTS = [
@@ -55,13 +49,13 @@ def test_conll_empty_sentence_marker_and_its_lines(tmp_path):
 
 
 def test_marker_is_a_token_anywhere_else(tmp_path):
-    p = write(tmp_path, "m.conll", f"{EMPTY_MARKER}\tB-PER\n\nx\tO\n{EMPTY_MARKER}\tO\n")
+    p = write_file(tmp_path, "m.conll", f"{EMPTY_MARKER}\tB-PER\n\nx\tO\n{EMPTY_MARKER}\tO\n")
     c = read_corpus(p)
     assert [s.tokens for s in c] == [(EMPTY_MARKER,), ("x", EMPTY_MARKER)] and c.report.skipped == {}
 
 
 def test_conll_block_whose_tokens_are_all_dropped_stays_a_sentence(tmp_path):
-    p = write(tmp_path, "d.conll", "a\tO\n\n\u200b\tO\n\nb\tB-PER\n")
+    p = write_file(tmp_path, "d.conll", "a\tO\n\n\u200b\tO\n\nb\tB-PER\n")
     opts = ReadOptions(normalizer=Normalizer(strip_zero_width=True), empty_token="drop")
     c = read_corpus(p, options=opts)
     assert [s.tokens for s in c] == [("a",), (), ("b",)] and c.lines == (1, 3, 5)
@@ -93,7 +87,7 @@ def test_unsafe_token_reasons_per_format():
 
 
 def test_unsafe_tokens_error_names_source_line_or_are_counted_repairs(tmp_path):
-    src = write(tmp_path, "t.jsonl", '{"tokens": ["a"], "ner_tags": ["O"]}\n'
+    src = write_file(tmp_path, "t.jsonl", '{"tokens": ["a"], "ner_tags": ["O"]}\n'
                 '{"tokens": ["New\\tYork", "x", " y"], "ner_tags": ["B-LOC", "O", "O"]}\n')
     c = read_corpus(src)
     with pytest.raises(ProjnerError, match=r"E024.*t.jsonl:2: .*'New\\tYork'.*sentence 2, word 1.*TAB"):
@@ -104,7 +98,7 @@ def test_unsafe_tokens_error_names_source_line_or_are_counted_repairs(tmp_path):
     assert "t.jsonl:2" in done.written.repair_examples[0]
     assert read_corpus(tmp_path / "t.conll")[1].tokens == ("New_York", "x", "_y")
     # CoNLL -> txt: a token with a space would become two tokens
-    sp = read_corpus(write(tmp_path, "sp.conll", "a\tO\n\nNew York\tB-LOC\nis\tO\n"))
+    sp = read_corpus(write_file(tmp_path, "sp.conll", "a\tO\n\nNew York\tB-LOC\nis\tO\n"))
     with pytest.raises(ProjnerError, match=r"E024.*sp.conll:3: .*'New York'.*txt"):
         convert_corpus(sp, tmp_path / "sp.txt")
     done = convert_corpus(sp, tmp_path / "sp.txt", unsafe_tokens="replace")
@@ -138,23 +132,23 @@ def test_io_merges_are_counted(tmp_path):
     ],
 )
 def test_control_characters_are_errors_with_file_and_line(tmp_path, name, data, line):
-    p = write(tmp_path, name, data)
+    p = write_file(tmp_path, name, data)
     with pytest.raises(ProjnerError) as exc:
         read_corpus(p)
     assert exc.value.code is E.E022 and exc.value.file == str(p) and exc.value.line == line
 
 
 def test_non_string_jsonl_token_is_an_error(tmp_path):
-    p = write(tmp_path, "x.jsonl", '{"tokens": ["a", null]}\n')
+    p = write_file(tmp_path, "x.jsonl", '{"tokens": ["a", null]}\n')
     with pytest.raises(ProjnerError, match=r"E012.*x.jsonl:1.*token 2 is null"):
         read_corpus(p)
 
 
 def test_lower_case_tags_are_errors_with_line(tmp_path):
     with pytest.raises(ProjnerError, match=r"E023.*low.conll:3: .*'b-per'.*'B-PER'"):
-        read_corpus(write(tmp_path, "low.conll", "a\tB-PER\nb\tO\nc\tb-per\n"))
+        read_corpus(write_file(tmp_path, "low.conll", "a\tB-PER\nb\tO\nc\tb-per\n"))
     with pytest.raises(ProjnerError, match=r"E023.*o.conll:2: .*'o'"):
-        read_corpus(write(tmp_path, "o.conll", "a\tB-PER\nb\to\n"))
+        read_corpus(write_file(tmp_path, "o.conll", "a\tB-PER\nb\to\n"))
     with pytest.raises(ProjnerError, match="E023"):
         decode(["b-per"], "iob2")
     assert split_tag("B-per") == ("B", "per")  # upper-case prefix: the type is the user's to name
@@ -162,22 +156,22 @@ def test_lower_case_tags_are_errors_with_line(tmp_path):
 
 def test_unknown_prefix_names_its_line(tmp_path):
     with pytest.raises(ProjnerError, match=r"E003.*x.conll:2: .*'X-PER'") as exc:
-        read_corpus(write(tmp_path, "x.conll", "a\tO\nb\tX-PER\n"))
+        read_corpus(write_file(tmp_path, "x.conll", "a\tO\nb\tX-PER\n"))
     assert exc.value.line == 2
     with pytest.raises(ProjnerError, match="E003"):
         split_tag("X-PER")
     # a tag valid in some scheme but not the one given: its own line, not the sentence's first
     with pytest.raises(ProjnerError, match=r"E003.*e.conll:3: .*'E-PER'.*iob2"):
-        read_corpus(write(tmp_path, "e.conll", "a\tO\nb\tB-PER\nc\tE-PER\n"), options=ReadOptions(scheme="iob2"))
+        read_corpus(write_file(tmp_path, "e.conll", "a\tO\nb\tB-PER\nc\tE-PER\n"), options=ReadOptions(scheme="iob2"))
 
 
 def test_ambiguous_scheme_names_the_line_that_makes_it_ambiguous(tmp_path):
-    p = write(tmp_path, "amb.conll", "a\tB-PER\nb\tO\n\nc\tO\nd\tI-LOC\ne\tI-LOC\n")
+    p = write_file(tmp_path, "amb.conll", "a\tB-PER\nb\tO\n\nc\tO\nd\tI-LOC\ne\tI-LOC\n")
     with pytest.raises(ProjnerError, match=r"E011.*amb.conll:5: .*--scheme") as exc:
         read_corpus(p)
     assert exc.value.file == str(p) and exc.value.line == 5
     # I- the majority: the first B- opening is the odd one out
-    q = write(tmp_path, "q.conll", "a\tI-PER\n\nb\tI-LOC\n\nc\tB-ORG\n\nd\tI-PER\n")
+    q = write_file(tmp_path, "q.conll", "a\tI-PER\n\nb\tI-LOC\n\nc\tB-ORG\n\nd\tI-PER\n")
     with pytest.raises(ProjnerError) as exc:
         read_corpus(q)
     assert exc.value.code is E.E011 and exc.value.line == 5
@@ -186,10 +180,10 @@ def test_ambiguous_scheme_names_the_line_that_makes_it_ambiguous(tmp_path):
 
 
 def test_read_report_states_the_repair_policy(tmp_path):
-    p = write(tmp_path, "x.conll", "a\tB-PER\nb\tO\n")
+    p = write_file(tmp_path, "x.conll", "a\tB-PER\nb\tO\n")
     assert read_corpus(p).report.repair_policy == "begin"
     assert read_corpus(p, options=ReadOptions(repair="drop")).report.repair_policy == "drop"
-    assert read_corpus(write(tmp_path, "x.txt", "a b\n")).report.repair_policy is None
+    assert read_corpus(write_file(tmp_path, "x.txt", "a b\n")).report.repair_policy is None
     d = read_corpus(p).report.to_dict()
     assert d["scheme"] == "iob2" and d["repairs"] == {} and d["path"] == str(p)
 
@@ -199,7 +193,7 @@ def test_read_report_states_the_repair_policy(tmp_path):
 
 @pytest.mark.parametrize("item", ["0-0:nan", "0-0:inf", "0-0:-0.5", "0-0:1e999", "0-0:\uff10.5", "0-0:1_0", "0-0:"])
 def test_pharaoh_bad_scores_are_errors(tmp_path, item):
-    p = write(tmp_path, "a.align", f"0-0\n1-1 {item}\n")
+    p = write_file(tmp_path, "a.align", f"0-0\n1-1 {item}\n")
     with pytest.raises(ProjnerError, match=r"E012.*a.align:2: .*score") as exc:
         read_pharaoh(p)
     assert exc.value.line == 2
@@ -207,7 +201,7 @@ def test_pharaoh_bad_scores_are_errors(tmp_path, item):
 
 @pytest.mark.parametrize("item", ["0-\u00b2", "\u0661-0", "1p\u00b2", "0--1"])
 def test_pharaoh_indices_are_ascii_digits(tmp_path, item):
-    p = write(tmp_path, "b.align", f"{item}\n")
+    p = write_file(tmp_path, "b.align", f"{item}\n")
     with pytest.raises(ProjnerError, match=r"E012.*b.align:1: .*bad link"):
         read_pharaoh(p)
 

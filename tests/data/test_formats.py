@@ -15,15 +15,10 @@ from projner.data.normalize import Normalizer
 from projner.data.textio import atomic_write
 from projner.errors import ProjnerError
 from projner.types import Alignment, Sentence, Span
+from testutil import write_file
 
 
-def write(tmp_path, name, text, mode="w"):
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8", newline="")
-    return p
+write = write_file
 
 
 def test_conll2003_style_iob1_with_docstart_bom_crlf(tmp_path):

@@ -9,21 +9,13 @@ from pathlib import Path
 import pytest
 
 from inspect_synth import write_fixture
-from projner.cli.main import main
+from testutil import run_cli as run
 from projner.data.formats import read_corpus, write_corpus
 from projner.inspect import inspect_files, render_html, render_report_html, render_text
 from projner.pipeline.files import evaluate_files, project_files
 from projner.types import Span
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def page_data(page: str) -> dict:

@@ -20,6 +20,7 @@ from projner.ner.decoding import iob2_constraints  # noqa: E402
 from projner.ner.fast_head import Crf, Head  # noqa: E402
 from projner.registry import taggers  # noqa: E402
 from projner.types import Sentence  # noqa: E402
+from testutil import valid_iob2  # noqa: E402
 
 LAYERS = "0,1,2"  # the tiny BERT has 2 layers; layer 0 (embeddings) keeps word identity
 
@@ -48,13 +49,6 @@ def trained(tiny_bert, cache, toy_train, toy_test):
     return _tagger(tiny_bert, cache).fit(toy_train[:50], toy_test[:10])
 
 
-def _valid_iob2(tags):
-    prev = "O"
-    for t in tags:
-        if t.startswith("I-") and prev[2:] != t[2:]:
-            return False
-        prev = t
-    return True
 
 
 def test_learns_toy_task(trained, toy_test):
@@ -147,7 +141,7 @@ def test_long_sentence_is_windowed_not_truncated(trained, tiny_bert):
 
 
 @pytest.mark.parametrize("crf", [True, False])
-def test_decoding_is_always_valid_iob2(crf):
+def test_decoding_is_alwaysvalid_iob2(crf):
     tags = tag_names(("LOC", "PER"))
     head = Head(8, tags, hidden=4, crf=crf)
     torch.manual_seed(0)
@@ -163,7 +157,7 @@ def test_decoding_is_always_valid_iob2(crf):
         paths = head.crf.viterbi(torch.log_softmax(em, -1), mask)
     for r, p in enumerate(paths):
         assert len(p) == int(mask[r].sum())
-        assert _valid_iob2([tags[k] for k in p])
+        assert valid_iob2([tags[k] for k in p])
     assert any(tags[k].startswith("I-") for p in paths for k in p)
 
 

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from projner.cli.main import main
+from testutil import run_cli
 from projner.errors import ProjnerError
 from projner.pipeline.experiment import build_report, load_config, parse_config
 
@@ -111,14 +112,6 @@ def test_report_without_runs(tmp_path):
         build_report(tmp_path)
 
 
-def _run_main(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 BAD_YAML = """\
@@ -144,7 +137,7 @@ grid:
 def test_dry_run_reports_every_problem_with_file_and_line(world, tmp_path, capsys):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(BAD_YAML, encoding="utf-8")
-    code, _, err = _run_main(["experiment", "run", str(cfg), "--dry-run", "--data", str(world)], capsys)
+    code, _, err = run_cli(["experiment", "run", str(cfg), "--dry-run", "--data", str(world)], capsys)
     assert code == 2 and "Traceback" not in err and "[E044]" in err and "5 problem(s)" in err
     assert f"{cfg}:7: aligners.efl.params.sym: unknown value 'intersectoin' (did you mean 'intersection'?); known: intersection" in err
     assert f"{cfg}:8: aligners.efl.params.prefix_len: expected an integer, got a string ('four')" in err
@@ -152,12 +145,12 @@ def test_dry_run_reports_every_problem_with_file_and_line(world, tmp_path, capsy
     assert f"{cfg}:12: models.crf.params.max_iterations: expected an integer, got a string ('many')" in err
     assert f"{cfg}:14: grid.languages[1]: unknown language 'swahili'" in err and "MasakhaNER languages" in err
     # a missing data folder (and a --langs language the grid lacks) are problems too
-    code, _, err = _run_main(["experiment", "run", str(cfg), "--dry-run", "--data", str(tmp_path / "nodata"),
+    code, _, err = run_cli(["experiment", "run", str(cfg), "--dry-run", "--data", str(tmp_path / "nodata"),
                               "--langs", "xx,yy"], capsys)
     assert code == 2 and f"--data: data folder {tmp_path / 'nodata'} does not exist" in err
     assert "--langs: language 'yy' is not in the config's grid" in err
     # the real run refuses the same config before running anything
-    code, _, err = _run_main(["experiment", "run", str(cfg), "--data", str(world), "--output", str(tmp_path / "res")], capsys)
+    code, _, err = run_cli(["experiment", "run", str(cfg), "--data", str(world), "--output", str(tmp_path / "res")], capsys)
     assert code == 2 and "[E044]" in err and not (tmp_path / "res").exists()
 
 
@@ -165,7 +158,7 @@ def test_dry_run_of_a_valid_config_lists_the_runs(world, tmp_path, capsys):
     obj = json.loads(json.dumps(GOOD).replace("LINKS", str(world / "links.align")))
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(yaml.safe_dump(obj), encoding="utf-8")
-    code, out, err = _run_main(["experiment", "run", str(cfg), "--dry-run", "--data", str(world)], capsys)
+    code, out, err = run_cli(["experiment", "run", str(cfg), "--dry-run", "--data", str(world)], capsys)
     assert code == 0, err
     assert out.startswith("tiny: 6 runs") and "xx__projection__mt__gold__h__crf" in out
 
@@ -188,15 +181,15 @@ def test_exit_status_counts_failed_runs(world, tmp_path, capsys):
     cfg = tmp_path / "all_fail.yaml"
     cfg.write_text(yaml.safe_dump(obj), encoding="utf-8")
     base = ["--cache", str(tmp_path / "cache"), "-q"]
-    code, out, err = _run_main(["experiment", "run", str(cfg), "--output", str(tmp_path / "r1"), *base], capsys)
+    code, out, err = run_cli(["experiment", "run", str(cfg), "--output", str(tmp_path / "r1"), *base], capsys)
     assert code == 1 and "[E045] 1 of 1 experiment runs failed" in err and "xx__projection__mt__bad__h__crf" in err
     assert "| projection: mt / bad / h / crf | error |" in out  # the table is still printed
     # some runs fail: exit 0 with a warning, or 1 with --strict
     obj["grid"]["aligners"] = ["gold", "bad"]
     cfg.write_text(yaml.safe_dump(obj), encoding="utf-8")
-    code, _, err = _run_main(["experiment", "run", str(cfg), "--output", str(tmp_path / "r2"), *base], capsys)
+    code, _, err = run_cli(["experiment", "run", str(cfg), "--output", str(tmp_path / "r2"), *base], capsys)
     assert code == 0 and "warning: [E045] 1 of 2 experiment runs failed" in err
-    code, _, err = _run_main(["experiment", "run", str(cfg), "--output", str(tmp_path / "r2"), "--strict", *base], capsys)
+    code, _, err = run_cli(["experiment", "run", str(cfg), "--output", str(tmp_path / "r2"), "--strict", *base], capsys)
     assert code == 1 and "error: [E045] 1 of 2 experiment runs failed" in err
 
 

@@ -18,6 +18,7 @@ from projner.pipeline.experiment import parse_config, report_folder, run_experim
 from projner.ner.decoding import average_marginals, common_marginals, decode_marginals, viterbi_iob2
 from projner.research.self_training import Teacher, pseudo_label_step, select_confident, teacher_label
 from projner.types import Sentence, Span
+from testutil import valid_iob2
 
 LABELS = ("PER", "ORG", "LOC")
 TAGS = tag_names(LABELS)  # O B-PER I-PER B-ORG I-ORG B-LOC I-LOC
@@ -50,13 +51,6 @@ def teachers():
     return a, b
 
 
-def _valid_iob2(tags):
-    prev = "O"
-    for t in tags:
-        if t.startswith("I-") and prev[2:] != t[2:]:
-            return False
-        prev = t
-    return True
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -68,9 +62,9 @@ def test_viterbi_is_the_exact_best_valid_path():
     for _ in range(20):
         m = rng.dirichlet(np.ones(len(tags)) * 0.3, size=4)
         path = viterbi_iob2(m, tags)
-        assert _valid_iob2(path)
+        assert valid_iob2(path)
         idx = {t: i for i, t in enumerate(tags)}
-        best = max((p for p in itertools.product(tags, repeat=4) if _valid_iob2(p)),
+        best = max((p for p in itertools.product(tags, repeat=4) if valid_iob2(p)),
                    key=lambda p: sum(np.log(max(m[k, idx[t]], 1e-12)) for k, t in enumerate(p)))
         assert tuple(path) == best
 

@@ -6,20 +6,12 @@ import json
 
 import pytest
 
-from projner.cli.main import main
+from testutil import run_cli as run
 from projner.data.formats import read_corpus
 
 pytestmark = pytest.mark.slow
 
 
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_translate_file(tiny_mt_dir, tmp_path, capsys):
