@@ -248,7 +248,7 @@ def sweep(model, args, corpora) -> None:
 
 
 def report_speed(model, args, corpora) -> None:
-    from projner.align.neural_encoder import cpu_model, native_bf16
+    from projner.models.encoders import cpu_model, native_bf16
 
     out, t_match, agree, info = speed(model, args.speed_layer, corpora, args.speed_pairs, args.batch_size, args.repeats)
     base = out[SIMALIGN][0] if SIMALIGN in out else None

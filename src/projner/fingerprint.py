@@ -46,7 +46,6 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
-import inspect
 import json
 import os
 import sys

@@ -18,7 +18,7 @@ from typing import Any
 ROOT = "projner"
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
-_state = {"verbosity": NORMAL, "configured": False}
+_state = {"verbosity": NORMAL}
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -50,7 +50,7 @@ def configure(verbosity: int = NORMAL) -> logging.Logger:
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[verbosity])
-    _state.update(verbosity=verbosity, configured=True)
+    _state.update(verbosity=verbosity)
     return logger
 
 

@@ -358,7 +358,7 @@ def test_bfloat16_without_native_support_falls_back_to_float32(tiny_bert, monkey
 
 
 def test_native_bf16_reads_cpu_flags(tmp_path):
-    from projner.align.neural_encoder import native_bf16
+    from projner.models.encoders import native_bf16
 
     f = tmp_path / "cpuinfo"
     f.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")

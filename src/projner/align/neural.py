@@ -38,7 +38,8 @@ import numpy as np
 
 from projner.align.base import check_parallel
 from projner.align.neural_cache import EmbeddingCache
-from projner.align.neural_encoder import PRECISIONS, build_runner, cpu_model, load_encoder, model_fingerprint, native_bf16
+from projner.align.neural_encoder import PRECISIONS, build_runner, load_encoder, model_fingerprint
+from projner.models.encoders import cpu_model, native_bf16
 from projner.align.neural_methods import (
     METHODS,
     argmax_align,

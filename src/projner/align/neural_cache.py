@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from projner.data.textio import save_npy
 from projner.errors import E, ProjnerError
 
 CACHE_VERSION = 1
@@ -51,9 +51,6 @@ class EmbeddingCache:
         p = self.path(self.key(tokens))
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npy.tmp", dir=str(p.parent))
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
-            os.replace(tmp, p)
+            save_npy(p, arr)
         except OSError as exc:
             raise ProjnerError(E.E108, path=str(self.folder), detail=str(exc)) from None

@@ -31,57 +31,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from projner.errors import E, ProjnerError
+from projner.models.encoders import encoder_fingerprint, quiet_transformers
 
 PRECISIONS = ("float32", "bfloat16", "int8")
-
-
-def native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
-    """True when the CPU has native bf16 arithmetic (flags ``avx512_bf16`` or ``amx_bf16``).
-
-    Read from ``/proc/cpuinfo`` (Linux); elsewhere from torch's own CPU probe when it has one."""
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[-1].split())
-            return bool(flags & {"avx512_bf16", "amx_bf16"})
-    try:  # not Linux: torch knows (private helpers, present in torch >= 2.1)
-        import torch
-
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except Exception:  # pragma: no cover - depends on the torch build
-        return False
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), or the platform's description."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    import transformers
-
-    prev = transformers.logging.get_verbosity()
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        transformers.logging.set_verbosity(prev)
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
 
 
 @dataclass
@@ -112,7 +64,7 @@ def load_encoder(model: str, layer: int, stop_at_layer: bool) -> Loaded:
         if not local.is_dir() or not (local / "config.json").exists():
             raise ProjnerError(E.E101, model=name, detail="not a model folder (no config.json)")
         name = str(local.resolve())
-    with _quiet_transformers():
+    with quiet_transformers():
         try:
             config = AutoConfig.from_pretrained(name)
         except Exception as exc:  # hub unreachable, malformed config, unknown model type
@@ -153,16 +105,10 @@ def load_encoder(model: str, layer: int, stop_at_layer: bool) -> Loaded:
 
 
 def model_fingerprint(name: str) -> str:
-    h = hashlib.sha256(name.encode())
-    p = Path(name)
-    if p.is_dir():
-        for f in sorted(p.iterdir()):
-            if f.is_file() and f.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"):
-                st = f.stat()
-                h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-                if f.suffix == ".json":
-                    h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    """A folder's content fingerprint (:func:`~projner.models.encoders.encoder_fingerprint`), or a hub id's hash."""
+    if Path(name).is_dir():
+        return encoder_fingerprint(name)
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def quantize_int8(module, *, inplace: bool = False):

@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from projner.errors import E, ProjnerError
+from projner.ner.base import TRAINABLE_BACKENDS as BACKENDS
 
-BACKENDS = ("crf", "transformer", "fast")
 
 
 def _read(path: Path, scheme: str, label_map: Optional[str], quiet: bool):

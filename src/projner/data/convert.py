@@ -24,15 +24,6 @@ class Converted:
         """The reading report (as ``convert_file`` returned the corpus before)."""
         return self.corpus.report
 
-    def __len__(self) -> int:
-        return self.written.n_sentences
-
-    def summary(self) -> str:
-        parts = [self.corpus.report.summary()]
-        if self.label_map:
-            parts.append("  label map: " + ", ".join(f"{k}={v}" for k, v in self.label_map.items()))
-        parts.append(self.written.summary())
-        return "\n".join(parts)
 
 
 def convert_corpus(

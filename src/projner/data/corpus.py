@@ -75,13 +75,6 @@ class WriteReport:
         return (["  write repairs: " + ", ".join(f"{k}={v}" for k, v in self.repairs.items())]
                 + [f"    e.g. {ex}" for ex in self.repair_examples[:3]])
 
-    def summary(self) -> str:
-        head = f"wrote {self.n_sentences} sentences to {self.path} ({self.format}, {self.scheme})"
-        return "\n".join([head, *self.repair_lines()])
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "format": self.format, "scheme": self.scheme, "n_sentences": self.n_sentences,
-                "n_tokens": self.n_tokens, "repairs": dict(self.repairs), "repair_examples": list(self.repair_examples)}
 
 
 @dataclass(frozen=True)

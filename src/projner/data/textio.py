@@ -61,3 +61,21 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def save_npy(path: str | os.PathLike, arr) -> None:
+    """Save one numpy array (``allow_pickle=False``) atomically: a temporary file beside ``path``,
+    renamed into place, removed on any failure. No fsync: meant for cache files, which are
+    recomputed when lost."""
+    import numpy as np
+
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npy.tmp", dir=str(p.parent))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -41,10 +41,6 @@ class OutputTransaction:
     def __init__(self) -> None:
         self._items: list[tuple[Path, Path, str]] = []  # (target, temporary file, what)
 
-    @property
-    def targets(self) -> tuple[Path, ...]:
-        return tuple(t for t, _, _ in self._items)
-
     def path(self, target: str | os.PathLike, what: str = "the output") -> Path:
         """Reserve ``target`` and return the temporary file to write instead (same folder and extension)."""
         p = Path(target)

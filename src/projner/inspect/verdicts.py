@@ -28,7 +28,7 @@ from projner.errors import E, ProjnerError
 from projner.evaluate.projection import ProjectionStats, projection_stats
 from projner.evaluate.spans import SpanScores, evaluate_spans
 from projner.signature import project_signature, side_value
-from projner.project.base import EntityProjection, Outcome, Projection
+from projner.project.base import Outcome, Projection
 from projner.types import Alignment, ParallelPair, Sentence, Span
 
 _RATIO = re.compile(r"ratio\s+([0-9]*\.?[0-9]+)")

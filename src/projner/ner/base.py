@@ -25,6 +25,8 @@ from projner.errors import E, ProjnerError
 from projner.types import Sentence, Span
 
 SCHEME = "iob2"
+#: the tagger backends projner trains (the others wrap pretrained labellers or saved folders)
+TRAINABLE_BACKENDS = ("crf", "transformer", "fast")
 
 
 @runtime_checkable

@@ -15,17 +15,16 @@ counted (``unreadable``) and recomputed, never trusted. The default root is
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from projner.data.textio import atomic_write, save_npy
 from projner.errors import E, ProjnerError
 
 STORE_DTYPE = np.float16
@@ -35,18 +34,6 @@ def default_root() -> Path:
     from projner.models.prepare import cache_root
 
     return cache_root() / "embeddings"
-
-
-def _atomic_save(path: Path, arr: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class EmbeddingStore:
@@ -62,10 +49,8 @@ class EmbeddingStore:
             self.dir.mkdir(parents=True, exist_ok=True)
             info = self.dir / "info.json"
             if not info.is_file():
-                fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=str(self.dir))
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                with atomic_write(info) as fh:
                     json.dump({"namespace": self.namespace, "dim": self.dim, **dict(namespace)}, fh, indent=1, ensure_ascii=False)
-                os.replace(tmp, info)
         except OSError as exc:
             raise ProjnerError(E.E155, path=str(self.root), detail=str(exc)) from None
 
@@ -98,7 +83,7 @@ class EmbeddingStore:
             raise ValueError(f"vectors of shape {data.shape} for {len(tokens)} tokens of dim {self.dim}")
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_save(p, data)
+            save_npy(p, data)
         except OSError as exc:
             raise ProjnerError(E.E155, path=str(self.root), detail=str(exc)) from None
         self.stats["written"] += 1

@@ -24,7 +24,6 @@ lies), layers, pooling, precision, windowing and library versions. ``stats`` cou
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -33,35 +32,12 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from projner.errors import E, ProjnerError
+from projner.models.encoders import encoder_fingerprint, native_bf16, quiet_transformers
 from projner.ner.embedcache import STORE_DTYPE, EmbeddingStore, default_root
 
 POOLINGS = ("first", "mean")
 PRECISIONS = ("auto", "float32", "bfloat16")
 FORMAT = 1  # bump when the way vectors are computed changes
-_WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt")
-_FINGERPRINTS: dict[tuple, str] = {}
-
-
-def encoder_fingerprint(folder: str | os.PathLike) -> str:
-    """SHA-256 (first 16 hex digits) of the names and contents of the files that define an encoder
-    folder (config, tokenizer and weight files: ``*.json``, ``*.safetensors``, ``*.bin``,
-    ``*.model``, ``*.txt``). It does not depend on the folder's location or on file times;
-    computed once per process for unchanged files."""
-    p = Path(folder)
-    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in _WEIGHT_SUFFIXES and not f.name.startswith("."))
-    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    memo = (str(p.resolve()), stamp)
-    if memo in _FINGERPRINTS:
-        return _FINGERPRINTS[memo]
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f"{f.name}\0{f.stat().st_size}\0".encode())
-        with f.open("rb") as fh:
-            while block := fh.read(1 << 22):
-                h.update(block)
-    fp = h.hexdigest()[:16]
-    _FINGERPRINTS[memo] = fp
-    return fp
 
 
 def resolve_encoder(model: str | os.PathLike | None) -> Path:
@@ -95,13 +71,7 @@ def resolve_encoder(model: str | os.PathLike | None) -> Path:
 def _native_bf16(device) -> bool:
     import torch
 
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+    return bool(torch.cuda.is_bf16_supported()) if device.type == "cuda" else native_bf16()
 
 
 class WordEncoder:
@@ -144,11 +114,7 @@ class WordEncoder:
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         name = str(self.path)
-        prev = transformers.logging.get_verbosity()
-        bars = transformers.utils.logging.is_progress_bar_enabled()
-        transformers.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        try:
+        with quiet_transformers():
             try:
                 config = AutoConfig.from_pretrained(name)
             except Exception as exc:
@@ -171,10 +137,6 @@ class WordEncoder:
                 model = AutoModel.from_pretrained(name, config=config)
             except Exception as exc:
                 raise ProjnerError(E.E154, model=name, detail=f"cannot load its weights ({type(exc).__name__}: {str(exc)[:200]})") from None
-        finally:
-            transformers.logging.set_verbosity(prev)
-            if bars:
-                transformers.utils.logging.enable_progress_bar()
         self._model = model.eval().to(self.device)
         for p in self._model.parameters():
             p.requires_grad_(False)

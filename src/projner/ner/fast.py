@@ -34,6 +34,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from projner.data.textio import atomic_write
 from projner.errors import E, ProjnerError
 from projner.log import progress_bar
 from projner.ner.base import (
@@ -281,13 +282,12 @@ class FastTagger:
     def save(self, path: str | os.PathLike) -> None:
         if self.head is None:
             raise ProjnerError(E.E148)
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        tmp = p / (HEAD_FILE + ".tmp")
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}, str(tmp))
-        os.replace(tmp, p / HEAD_FILE)
+        with atomic_write(p / HEAD_FILE, "wb") as fh:
+            fh.write(save({k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}))
         enc = self.encoder
         write_meta(p, self.backend, self._labels, SCHEME, tags=list(self._tags), params=self.params, seed=self.seed,
                    encoder={"path": str(enc.path), "fingerprint": enc.fingerprint, "layers": list(enc.layers),

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
+from projner.data.datasets import data_root
+from projner.ner.base import TRAINABLE_BACKENDS
 
 Problem = tuple[str, str]  # (key path, what is wrong)
 
@@ -272,14 +274,13 @@ def check_params(kind: str, name: str, params: Mapping[str, Any], path: str, enu
 
 
 def _data_root(cfg, data: str | None) -> tuple[Path, str]:
-    """(data folder, where it came from) as the runner resolves it."""
-    if data is not None:
-        return Path(data).expanduser(), "--data"
-    if getattr(cfg, "data", None) is not None:
-        return Path(cfg.data).expanduser(), "data"
-    if os.environ.get("PROJNER_DATA"):
-        return Path(os.environ["PROJNER_DATA"]).expanduser(), "$PROJNER_DATA"
-    return Path("../shared/data"), "the default data folder"
+    """(data folder, where it came from) as the runner resolves it (:func:`data_root`)."""
+    given = data if data is not None else getattr(cfg, "data", None)
+    if given is not None:
+        origin = "--data" if data is not None else "data"
+    else:
+        origin = "$PROJNER_DATA" if "PROJNER_DATA" in os.environ else "the default data folder"
+    return data_root(given), origin
 
 
 def _file_problem(path: str, value: str | None, what: str) -> list[Problem]:
@@ -329,12 +330,12 @@ def check_experiment(cfg, *, data: str | None = None, languages: Sequence[str] |
                 problems += _file_problem(f"parallel.{name}.{key}", pa.get(key), "parallel text")
     lab = cfg.labeller
     backend = lab.get("backend", "crf")
-    if backend in ("crf", "transformer"):
+    if backend in TRAINABLE_BACKENDS:
         problems += check_params("tagger", backend, lab.get("params", {}), "labeller.params", enums)
         for key in ("train", "dev"):
             problems += _file_problem(f"labeller.{key}", lab.get(key), f"labeller {key} file")
     elif not backend.startswith("spacy:") and not Path(backend).expanduser().is_dir():
-        problems.append(("labeller.backend", f"{backend!r} is neither crf, transformer, spacy:NAME nor an existing model folder"))
+        problems.append(("labeller.backend", f"{backend!r} is neither {', '.join(TRAINABLE_BACKENDS)}, spacy:NAME nor an existing model folder"))
     problems += _check_data(cfg, root, origin, data_path, languages, lines or {})
     return problems
 
@@ -352,7 +353,7 @@ def _check_data(cfg, root: Path, origin: str, data_path: str, languages: Sequenc
         hint = "" if origin == "--data" else " (set data:, --data or PROJNER_DATA)"
         return problems + [(data_path, f"data folder {root} does not exist{hint}")]
     lab = cfg.labeller
-    if lab.get("backend", "crf") in ("crf", "transformer") and not lab.get("train"):
+    if lab.get("backend", "crf") in TRAINABLE_BACKENDS and not lab.get("train"):
         conll = root / "conll2003_en" / "original_iob1" / "eng.train"
         if not conll.is_file():
             problems.append(("labeller", f"the labeller's English training data {conll} does not exist"))

@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from projner.data.textio import atomic_write, read_lines
 from projner.errors import E, ProjnerError
+from projner.ner.base import TRAINABLE_BACKENDS
 from projner.pipeline.cache import StepRunner
 from projner.pipeline.study import RECORDED_ERRORS, error_text
 from projner.pipeline.config_check import did_you_mean
@@ -278,7 +279,7 @@ def parse_config(obj: Any, file: str | None = None):
         "max_pairs": lambda y, q: v.int_(y, q, 1, optional=True),
         "align_extra": lambda y, q: v.list_(y, q, v.str_, nonempty=False)}, required=("kind",))
     model = lambda x, p: v.mapping(x, p, {  # noqa: E731
-        "backend": lambda y, q: v.str_(y, q, ("crf", "transformer"), "model backend"),
+        "backend": lambda y, q: v.str_(y, q, TRAINABLE_BACKENDS, "model backend"),
         "params": v.params, "add_english": v.bool_,
         "english_max": lambda y, q: v.int_(y, q, 1, optional=True)}, required=("backend",))
     labeller = lambda x, p: v.mapping(x, p, {  # noqa: E731

@@ -17,6 +17,7 @@ from projner.data.datasets import conll_paths, load_parallel, read_labelled, req
 from projner.data.textio import atomic_write
 from projner.data.tokenize import nfc_tokens, tokenize
 from projner.errors import E, ProjnerError
+from projner.ner.base import TRAINABLE_BACKENDS
 from projner.pipeline.cache import (
     Entry,
     StepRunner,
@@ -50,7 +51,7 @@ def labeller_step(runner: StepRunner, cfg: LabellerConfig, data: str | None = No
         ident = runner.key("labeller", {"spacy": cfg.backend, "map": cfg.label_map}, {}, code=[load_tagger],
                            components=[("tagger", "spacy")], engines=[f"spacy-pipeline:{cfg.backend[6:]}"]).digest
         return ident, lambda: load_tagger(cfg.backend, label_map=_spacy_map(cfg.label_map))
-    if cfg.backend not in ("crf", "transformer", "fast"):  # a saved model folder
+    if cfg.backend not in TRAINABLE_BACKENDS:  # a saved model folder
         p = Path(cfg.backend).expanduser()
         if not p.is_dir():
             raise ProjnerError(E.E202, detail=f"labeller {cfg.backend!r} is neither crf, spacy:NAME nor a model folder")

@@ -19,7 +19,6 @@ its own tables and plots (learning curves, drop-vs-rate lines) to the same folde
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -119,7 +118,3 @@ def read_run(out: Path, run_id: str) -> dict | None:
     except (OSError, json.JSONDecodeError):
         return None
     return rec if rec.get("status") == "ok" else None
-
-
-def env_data(data: str | None) -> str:
-    return str(data) if data is not None else os.environ.get("PROJNER_DATA", "../shared/data")

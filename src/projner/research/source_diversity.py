@@ -42,7 +42,8 @@ from typing import Any, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
 from projner.registry import studies
-from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, env_data, error_text, read_run, write_run
+from projner.data.datasets import data_root
+from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
 
 DEFAULT_CORPUS = "europarl_ner/{lang}-europarl.test.conll02"
 KEYWORDS = ("all-others", "pairs-of-others")
@@ -243,7 +244,7 @@ class _Corpora:
 
     def __init__(self, params: Mapping[str, Any], data: str | None):
         self.pattern = params.get("corpus", DEFAULT_CORPUS)
-        self.root = Path(env_data(data))
+        self.root = data_root(data)
         self._cache: dict[str, Any] = {}
         self._n: tuple[str, int] | None = None
 

@@ -52,11 +52,6 @@ def decode_shard(payload: str) -> tuple[list[Sentence], list[Sentence], list[Ali
     return src, tgt, links
 
 
-def fingerprint(spec: ScaleSpec, payload: str) -> str:
-    """A shard's key: content, parameters, code, components and engines (:mod:`projner.scale.keys`)."""
-    return shard_key(shard_code_key(spec), payload)
-
-
 def make_shards(src: Sequence[Sentence], tgt: Sequence[Sentence], links: Sequence[Alignment] | None,
                 spec: ScaleSpec, shard_size: int | None) -> list[Shard]:
     n = len(src)
