@@ -42,6 +42,7 @@ Hashes are cached per file until its modification time or size changes.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -398,8 +399,8 @@ class Key:
                 "code": {k: self.code[k] for k in sorted(self.code)}, "components": sorted(self.components),
                 "engines": {k: self.engines[k] for k in sorted(self.engines)}, "version": self.version}
 
-    @property
-    def digest(self) -> str:
+    @functools.cached_property
+    def digest(self) -> str:  # the fields are immutable: hash the document once
         return hash_json(self.document())
 
     def describe(self) -> str:

@@ -155,12 +155,18 @@ class Registry(Generic[T]):
         return set(self._items) | set(self._lazy)
 
 
+def is_missing_optional(exc: ImportError) -> bool:
+    """True when ``exc`` says a third-party package is absent (not a bug in projner)."""
+    name = getattr(exc, "name", None)
+    return bool(name) and name.split(".")[0] != "projner"
+
+
 def _import(module: str, kind: str):
     """Import a built-in component's module; a missing (or broken) third-party package is E020."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        if not exc.name or exc.name.split(".")[0] == "projner":
+        if not is_missing_optional(exc):
             raise  # a bug in projner, not a missing package
         raise ProjnerError(E.E020, package=exc.name.split(".")[0], hint=f"projner[{EXTRAS.get(kind, 'all')}]") from exc
 

@@ -38,7 +38,7 @@ def inspect_cmd(
 ) -> None:
     """Show per sentence pair what happened to every entity: projected where, dropped why, right or wrong vs gold."""
     from projner.data.formats import ReadOptions
-    from projner.data.paths import require_input
+    from projner.data.paths import require_inputs
     from projner.data.transaction import atomic_outputs
     from projner.inspect.verdicts import inspect_files
 
@@ -46,10 +46,8 @@ def inspect_cmd(
         raise ProjnerError(E.E161, fmt=fmt, known=", ".join(FORMATS))
     if limit < 1:
         raise ProjnerError(E.E162, detail=f"--limit must be at least 1, not {limit}")
-    for path, what in ((src, "the source file"), (tgt, "the target file"), (align, "the alignment file"),
-                       (pred, "the prediction file"), (gold, "the gold file")):
-        if path is not None:
-            require_input(path, what)
+    require_inputs((src, "the source file"), (tgt, "the target file"), (align, "the alignment file"),
+                   (pred, "the prediction file"), (gold, "the gold file"))
     report = inspect_files(
         src, tgt, align, pred=pred, gold=gold, method=projector.method, params=projector.params,
         options=ReadOptions(scheme=scheme, repair=repair), label_map=label_map,  # type: ignore[arg-type]

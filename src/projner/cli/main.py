@@ -20,6 +20,7 @@ from projner.cli.options import GROUP, Projector, option_group, projector_option
 from projner.data.formats import ReadOptions, load_label_list
 from projner.data.normalize import Normalizer
 from projner.errors import ProjnerError
+from projner.registry import is_missing_optional
 
 app = typer.Typer(
     name="projner",
@@ -299,12 +300,6 @@ def info() -> None:
         typer.echo(f"{name}: {', '.join(getattr(registry, name).names()) or '-'}")
 
 
-def _is_missing_optional(exc: ImportError) -> bool:
-    """True when ``exc`` says an optional third-party package is absent (not a bug in projner)."""
-    name = getattr(exc, "name", None)
-    return bool(name) and name.split(".")[0] != "projner"
-
-
 def _mount_models(target: typer.Typer, mod) -> None:
     target.add_typer(mod.app, name="models", help="Prepare offline models (e.g. e5-small).")
 
@@ -344,7 +339,7 @@ def _mount_optional(target: Optional[typer.Typer] = None, import_module=None) ->
         try:
             mod = load(mod_name)
         except ImportError as exc:
-            if not _is_missing_optional(exc):
+            if not is_missing_optional(exc):
                 raise
             skipped.append(mod_name)
             continue

@@ -16,6 +16,7 @@ from typing import List, Optional
 
 import typer
 
+from projner.data.paths import require_inputs
 from projner.errors import E, ProjnerError
 
 
@@ -79,7 +80,7 @@ def translate_test_cmd(
 
     if (mt is None) == (translations is None):
         raise ProjnerError(E.E202, detail="give exactly one of --mt MODEL or --translations FILE")
-    _require_inputs((test, "the test file"), (translations, "the translations"), (back_translations, "the back-translations"),
+    require_inputs((test, "the test file"), (translations, "the translations"), (back_translations, "the back-translations"),
                     *((x, "an --align-extra-src file") for x in align_extra_src),
                     *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
     runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
@@ -104,15 +105,6 @@ def translate_test_cmd(
     if st:
         _err(f"projection rate {st.get('projection_rate', 0):.3f}; untranslated {res.info.get('untranslated', 0)}")
     _err(f"wrote {len(pred)} sentences to {out}")
-
-
-def _require_inputs(*items) -> None:
-    """E040 for the first (path, what) whose path is given but is not a readable file."""
-    from projner.data.paths import require_input
-
-    for path, what in items:
-        if path is not None:
-            require_input(path, what)
 
 
 class _TwoFiles:
@@ -191,7 +183,7 @@ def translate_train_cmd(
 
     if tgt is None and mt is None:
         raise ProjnerError(E.E202, detail="give --tgt (parallel target side) or --mt (MT model to translate --src)")
-    _require_inputs((src, "the English file"), (tgt, "the target file"), (test, "the test file"),
+    require_inputs((src, "the English file"), (tgt, "the target file"), (test, "the test file"),
                     *((x, "an --align-extra-src file") for x in align_extra_src),
                     *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
     parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None

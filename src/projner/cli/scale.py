@@ -34,12 +34,10 @@ def scale_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or reading reports."),
 ) -> None:
     """Align and project millions of pairs in shards on a Ray cluster; finished shards are kept (rerun resumes)."""
-    from projner.data.paths import require_input
+    from projner.data.paths import require_inputs
     from projner.scale.distributed import align_project_distributed, align_project_local
 
-    for path, what in ((src, "the source file"), (tgt, "the target file"), (align, "the alignment file")):
-        if path is not None:
-            require_input(path, what)
+    require_inputs((src, "the source file"), (tgt, "the target file"), (align, "the alignment file"))
 
     def say(msg: str) -> None:
         if not quiet:

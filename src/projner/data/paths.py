@@ -53,6 +53,13 @@ def require_input(path: str | os.PathLike, what: str = "the input file") -> Path
     return p
 
 
+def require_inputs(*items: tuple[str | os.PathLike | None, str]) -> None:
+    """:func:`require_input` for every ``(path, what)`` whose path is given (optional inputs are None)."""
+    for path, what in items:
+        if path is not None:
+            require_input(path, what)
+
+
 def looks_like_path(name: str) -> bool:
     """True for a model name that is meant as a local folder rather than a hub id: absolute,
     starting with ``./``, ``../`` or ``~``, or with a path separator in a form no hub id has."""
