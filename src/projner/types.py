@@ -47,11 +47,18 @@ class Span:
 
 @dataclass(frozen=True)
 class Sentence:
-    """Tokens plus entity spans. ``spans`` are kept sorted; tokens are plain strings."""
+    """Tokens plus entity spans. ``spans`` are kept sorted; tokens are plain strings.
+
+    ``unknown``: indices of tokens whose tag is not known (partial annotation, e.g. a word the
+    projection may have missed): a tagger that supports partial labels sums over every tag for
+    them instead of training them as ``O``; the others treat them as ``O``. Kept sorted and
+    unique; an unknown token may not lie inside a span.
+    """
 
     tokens: tuple[str, ...]
     spans: tuple[Span, ...] = ()
     id: str | None = None
+    unknown: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tokens", tuple(self.tokens))
@@ -61,6 +68,16 @@ class Sentence:
             if s.end > n:
                 raise ProjnerError(E.E049, what="span", detail=f"[{s.start}, {s.end}) exceeds a sentence of {n} tokens")
         object.__setattr__(self, "spans", spans)
+        if self.unknown:
+            unknown = tuple(sorted(set(int(i) for i in self.unknown)))
+            if unknown[0] < 0 or unknown[-1] >= n:
+                raise ProjnerError(E.E049, what="unknown", detail=f"token index out of range for a sentence of {n} tokens")
+            inside = [i for i in unknown if any(s.start <= i < s.end for s in spans)]
+            if inside:
+                raise ProjnerError(E.E049, what="unknown", detail=f"token {inside[0]} is inside a span")
+            object.__setattr__(self, "unknown", unknown)
+        else:
+            object.__setattr__(self, "unknown", ())
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -69,7 +86,13 @@ class Sentence:
         return sep.join(self.tokens[span.start : span.end])
 
     def with_spans(self, spans: Iterable[Span]) -> "Sentence":
-        return Sentence(self.tokens, tuple(spans), self.id)
+        """A copy with other spans; unknown tokens the new spans cover become known."""
+        spans = tuple(spans)
+        unknown = tuple(i for i in self.unknown if not any(s.start <= i < s.end for s in spans))
+        return Sentence(self.tokens, spans, self.id, unknown)
+
+    def with_unknown(self, unknown: Iterable[int]) -> "Sentence":
+        return Sentence(self.tokens, self.spans, self.id, tuple(unknown))
 
     def unlabelled(self) -> "Sentence":
         return Sentence(self.tokens, (), self.id)

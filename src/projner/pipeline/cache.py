@@ -129,12 +129,14 @@ def sentence_to_json(s: Sentence) -> dict:
     d: dict[str, Any] = {"tokens": list(s.tokens), "spans": [[sp.start, sp.end, sp.label, sp.score] for sp in s.spans]}
     if s.id is not None:
         d["id"] = s.id
+    if s.unknown:
+        d["unknown"] = list(s.unknown)
     return d
 
 
 def sentence_from_json(d: Mapping[str, Any]) -> Sentence:
     spans = tuple(Span(int(a), int(b), str(lab), None if sc is None else float(sc)) for a, b, lab, sc in d["spans"])
-    return Sentence(tuple(d["tokens"]), spans, d.get("id"))
+    return Sentence(tuple(d["tokens"]), spans, d.get("id"), tuple(d.get("unknown", ())))
 
 
 def write_sentences(path: str | os.PathLike, sentences: Iterable[Sentence]) -> None:
