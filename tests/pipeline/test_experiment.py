@@ -211,3 +211,32 @@ def test_recording_errors_records_data_errors_and_lets_bugs_propagate():
         with recording_errors(rec, logged.append):
             raise TypeError("a bug")
     assert rec == {} and len(logged) == 2
+
+
+def test_transfer_models_add_one_transfer_run_per_model_with_that_backend():
+    from projner.pipeline.experiment import transfer_labeller
+
+    obj = {**GOOD, "labeller": {"backend": "fast", "label_map": "conll->per-org-loc", "params": {"epochs": 2}},
+           "models": {**GOOD["models"], "f": {"backend": "fast", "params": {"epochs": 3}}},
+           "transfer_models": ["crf", "f"]}
+    cfg = parse_config(obj)
+    ids = [r.run_id for r in cfg.runs()]
+    assert ids[:3] == ["xx__transfer__fast", "xx__transfer__crf", "xx__transfer__f"]
+    lab = transfer_labeller(cfg, "crf")
+    assert (lab.backend, dict(lab.params), lab.label_map) == ("crf", {"max_iterations": 40}, "conll->per-org-loc")
+    assert dict(transfer_labeller(cfg, "f").params) == {"epochs": 3}
+    # the labeller's own transfer run keeps the labeller's parameters
+    assert dict(transfer_labeller(cfg, "fast").params) == {"epochs": 2}
+    assert "transfer_models[0]: unknown model 'svm'" in _err({**obj, "transfer_models": ["svm"]})
+    assert "adds English" in _err({**obj, "transfer_models": ["crf+en"]})
+
+
+def test_report_has_precision_recall_and_seconds_per_cell(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for lang, p, r, sec in (("aa", 0.5, 0.25, 12.4), ("bb", 0.75, 0.5, 3.0)):
+        rec = {"run_id": f"{lang}__gold__crf", "lang": lang, "system": "gold", "label": "gold in-language (crf)",
+               "status": "ok", "f1": 2 * p * r / (p + r), "precision": p, "recall": r, "seconds": sec}
+        (runs / f"{lang}__gold__crf.json").write_text(json.dumps(rec), encoding="utf-8")
+    text = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "| gold in-language (crf) | 0.500 / 0.250 (12) | 0.750 / 0.500 (3) | 15 |" in text

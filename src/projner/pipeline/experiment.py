@@ -13,6 +13,7 @@ A config names building blocks and crosses them (every key is optional unless ma
     parallel:  {NAME: {kind: mafand, splits: [train], align_extra: [OTHER_PARALLEL_NAME]}}
     models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null}}
     baselines: [transfer, gold]          # per language (gold per model backend)
+    transfer_models: [NAME]              # also model transfer with these models (trained on English)
     grid:                                # a mapping or a list of mappings (required)
       languages: [hau, ibo]              # (required)
       aligners: [NAME]  methods: [NAME]  parallel: [NAME]  models: [NAME]
@@ -86,6 +87,7 @@ class ExperimentConfig:
     baselines: tuple[str, ...]
     grid: tuple[Mapping[str, Any], ...]
     source: str | None = None
+    transfer_models: tuple[str, ...] = ()
 
     def runs(self) -> list["RunSpec"]:
         """Every run of the grid, baselines first, duplicates removed, in a stable order."""
@@ -107,6 +109,8 @@ class ExperimentConfig:
                 lab = self.labeller.get("backend", "crf")
                 # a saved model folder is named by its last path component in run ids and tables
                 out.append(RunSpec(lang, "transfer", "-", "-", "-", Path(lab).name if "/" in lab else lab))
+                for name in self.transfer_models:  # the same backend trained on English, applied to LANG
+                    out.append(RunSpec(lang, "transfer", "-", "-", "-", name))
             if "gold" in self.baselines:
                 for b in backends:
                     out.append(RunSpec(lang, "gold", "-", "-", "-", b))
@@ -207,6 +211,7 @@ def parse_config(obj: Any, file: str | None = None):
         "parallel": lambda x, p: v.named(x, p, parallel),
         "models": lambda x, p: v.named(x, p, model),
         "baselines": lambda x, p: v.list_(x, p, lambda y, q: v.str_(y, q, BASELINES, "baseline"), nonempty=False),
+        "transfer_models": lambda x, p: v.list_(x, p, v.str_, nonempty=False),
         "grid": grid,
     }, required=("grid",))
     al = {**BUILTIN_ALIGNERS, **top.get("aligners", {})}
@@ -222,6 +227,11 @@ def parse_config(obj: Any, file: str | None = None):
         for i, ex in enumerate(a.get("extra", [])):
             if ex not in pa:
                 v.fail(f"aligners.{name}.extra[{i}]", f"unknown parallel data {ex!r}{did_you_mean(ex, list(pa))}; known: {', '.join(pa)}")
+    for i, n in enumerate(top.get("transfer_models", [])):
+        if n not in mo:
+            v.fail(f"transfer_models[{i}]", f"unknown model {n!r}{did_you_mean(n, list(mo))}; known: {', '.join(mo)}")
+        elif mo[n].get("add_english"):
+            v.fail(f"transfer_models[{i}]", f"model {n!r} adds English to projected data; transfer trains on English alone")
     gs = top["grid"]
     for gi, g in enumerate(gs):
         gp = "grid" if len(gs) == 1 and not isinstance(obj.get("grid"), list) else f"grid[{gi}]"
@@ -235,6 +245,7 @@ def parse_config(obj: Any, file: str | None = None):
         data=top.get("data"), cache=top.get("cache"), labels=tuple(top.get("labels", DEFAULT_LABELS)),
         labeller=top.get("labeller", {}), aligners=al, methods=me, parallel=pa, models=mo,
         baselines=tuple(top.get("baselines", BASELINES)), grid=tuple(gs), source=file,
+        transfer_models=tuple(top.get("transfer_models", ())),
     )
 
 
@@ -311,6 +322,17 @@ def pipeline_config(cfg: ExperimentConfig, spec: RunSpec, data: str | None = Non
                                 data=data if data is not None else cfg.data)
 
 
+def transfer_labeller(cfg: ExperimentConfig, model: str) -> LabellerConfig:
+    """The English model a transfer run applies: a ``transfer_models`` entry (that backend and its
+    params trained on the labeller's English data) or, otherwise, the labeller itself."""
+    lab = labeller_config(cfg)
+    if model in cfg.transfer_models:
+        mo = cfg.models[model]
+        return LabellerConfig(backend=mo["backend"], label_map=lab.label_map, params=dict(mo.get("params", {})),
+                              train=lab.train, dev=lab.dev)
+    return lab
+
+
 def labeller_config(cfg: ExperimentConfig) -> LabellerConfig:
     lab = cfg.labeller
     return LabellerConfig(backend=lab.get("backend", "crf"), label_map=lab.get("label_map", "conll->per-org-loc"),
@@ -337,7 +359,7 @@ def recording_errors(record: dict, log: Callable[[str], None]) -> Iterator[None]
 def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str | None = None) -> RunResult:
     d = data if data is not None else cfg.data
     if spec.system == "transfer":
-        return model_transfer_run(spec.lang, labeller_config(cfg), labels=cfg.labels, data=d, runner=runner)
+        return model_transfer_run(spec.lang, transfer_labeller(cfg, spec.model), labels=cfg.labels, data=d, runner=runner)
     if spec.system == "gold":
         mo = next((m for m in cfg.models.values() if m["backend"] == spec.model and not m.get("add_english")),
                   {"backend": spec.model})

@@ -87,13 +87,34 @@ def markdown_table(runs: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def detail_table(runs: Sequence[dict]) -> str:
+    """Per cell: precision / recall and the seconds this sitting spent on it (steps found in the
+    cache cost ~0 s; a step shared by several cells, e.g. the English labeller, counts in the first)."""
+    langs, systems, cells = _table(runs)
+    lines = ["| system | " + " | ".join(f"{lang} P / R (s)" for lang in langs) + " | s total |",
+             "|---|" + "---:|" * (len(langs) + 1)]
+    for s in systems:
+        row, total = [], 0.0
+        for lang in langs:
+            r = cells.get((s, lang))
+            if r is None or r.get("status") != "ok":
+                row.append("" if r is None else "error")
+                continue
+            sec = float(r.get("seconds") or 0.0)
+            total += sec
+            row.append(f"{r['precision']:.3f} / {r['recall']:.3f} ({sec:.0f})")
+        lines.append(f"| {s} | " + " | ".join(row) + f" | {total:.0f} |")
+    return "\n".join(lines)
+
+
 def build_report(folder: str | os.PathLike) -> Path:
     """(Re)write ``results.md``, ``f1.png`` and ``precision_recall.png`` from ``runs/*.json``."""
     d = Path(folder)
     runs = load_runs(d)
     ok = [r for r in runs if r.get("status") == "ok"]
     parts = [f"# {runs[0].get('experiment', d.name)}", "",
-             "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), ""]
+             "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), "",
+             "Precision / recall per cell and seconds spent in this sitting:", "", detail_table(runs), ""]
     sigs = sorted({r["signature"] for r in ok if r.get("signature")})
     if sigs:
         parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
