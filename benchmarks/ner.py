@@ -4,6 +4,7 @@ from English vs in-language CRF). Prints markdown tables.
     .venv/bin/python -m benchmarks.ner [--data DIR] [--quick] [--skip-spacy] [--skip-masakhaner]
                                        [--transformer DIR [--transformer-train N] [--transformer-save DIR]]
                                        [--fast [DIR] [--fast-layers L] [--fast-langs LANG ...] [--fast-cache DIR]]
+                                       [--pcrf]
 
 With --transformer only the transformer runs (CoNLL test, then MasakhaNER model transfer).
 With --fast only the fast tagger runs (frozen encoder, default the prepared e5-small, vectors
@@ -11,6 +12,9 @@ cached, CRF head): trained on eng.train (MISC dropped) with a cold vector cache 
 temporary folder unless --fast-cache), scored on eng.testb PER/ORG/LOC; then, per --fast-langs
 language, an in-language MasakhaNER model trained on its train.txt (dev.txt for early stopping).
 Times come with CPU seconds and the load average, since the machine may be shared.
+With --pcrf the CoNLL table gets a row for the partial-label torch CRF (``pcrf``): trained on
+eng.train mapped by conll->per-org-loc (MISC dropped), eng.testa as dev (best epoch kept); e.g.
+``--pcrf --skip-spacy --skip-crf --skip-masakhaner`` for that row alone.
 
 Scores are strict span F1 (``projner.evaluate.evaluate_spans``, equal to seqeval strict).
 "all" = every type of the dataset (CoNLL: PER/ORG/LOC/MISC; MasakhaNER: PER/ORG/LOC/DATE);
@@ -65,6 +69,22 @@ def bench_conll(args, rows: list) -> None:
         rows.append({"system": f"CRF (eng.train{', 2k quick' if args.quick else ''}, {crf.info.get('iterations')} L-BFGS it.)",
                      "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1),
                      "f1_all": _f1(test, pred, CONLL_ALL), "f1_pol": _f1(test, pred, POL)})
+    if args.pcrf:
+        from projner.ner.partial_crf import PartialCrfTagger
+
+        cmap = "conll->per-org-loc"
+        ptrain, pdev = conll_split("train", args.data, cmap), conll_split("testa", args.data, cmap)
+        if args.quick:
+            ptrain, pdev = ptrain[:2000], pdev[:500]
+        t0, c0 = time.perf_counter(), time.process_time()
+        pc = PartialCrfTagger(progress=False).fit(ptrain, pdev)
+        tr, tr_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0 = time.perf_counter()
+        pred = pc.predict(_unl(test))
+        rows.append({"system": f"pcrf (eng.train{', 2k quick' if args.quick else ''}, MISC dropped, "
+                               f"best epoch {pc.info.get('best_epoch')} of {len(pc.info['history'])}; CPU {tr_cpu:.0f} s)",
+                     "train_s": round(tr, 1), "tag_s": round(time.perf_counter() - t0, 1), "f1_all": None,
+                     "f1_pol": _f1(test, pred, POL)})
 
 
 def bench_transformer(args) -> dict:
@@ -205,6 +225,7 @@ def main(argv=None) -> None:
     ap.add_argument("--skip-masakhaner", action="store_true")
     ap.add_argument("--langs", nargs="+", default=list(MASAKHANER_LANGS))
     ap.add_argument("--crf-iterations", type=int, default=150)
+    ap.add_argument("--pcrf", action="store_true", help="CoNLL: add the partial-label torch CRF (pcrf) row")
     ap.add_argument("--transformer", default=None, help="encoder folder to fine-tune on a CoNLL subset (e.g. e5-small)")
     ap.add_argument("--transformer-train", type=int, default=None, help="first N eng.train sentences (default all)")
     ap.add_argument("--transformer-epochs", type=int, default=2)

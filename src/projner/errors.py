@@ -60,6 +60,11 @@ class E(str, Enum):
     E107 = "The tokenizer of {model!r} is not a fast tokenizer (word_ids are needed): {detail}."
     E108 = "Embedding cache {path!r} is unusable: {detail}."
     E109 = "Precision {precision!r} is not available here: {detail}."
+    # E110–E113: eflomal priors (projner.align.priors)
+    E110 = "Bad priors file: {detail}."
+    E111 = "The priors were made with {what} {found}, this aligner uses {expected}: make them again with the aligner's settings (projner align-priors)."
+    E112 = "Cannot make priors: {detail}."
+    E113 = "The priors sidecar does not describe its priors file: {detail}; run projner align-priors again, or delete the sidecar."
     # E120–E139: candidate-matching projection (projner.project.candidates/scores/solvers/matching)
     E120 = "Cannot parse weights {text!r}: {detail}. Write them as 'align=1,ner=0.5' (known names: {known})."
     E121 = "Unknown candidate method {method!r}; known: {known}."
@@ -70,6 +75,15 @@ class E(str, Enum):
     E126 = "Weight tuning needs {detail}."
     E127 = "Bad candidates: {detail}."
     E128 = "Invalid candidate-matching parameter: {detail}."
+    # E129–E131: partial labels from projection (projner.project.partial) and their files
+    E129 = "Unknown partial-label rule {rule!r}{hint}; known: {known}."
+    E130 = "Sentence {sentence} has {n} token(s) of unknown tag (partial labels), which {fmt} cannot hold; {hint}."
+    E131 = "Invalid \"unknown\" column: {detail}."
+    # E132–E135: model-transfer union (projner.project.union), a tagger as candidate model (projner.project.tagger_candidates)
+    E132 = "Model-transfer union: {n_projected} projected sentences but {n_transfer} transfer sentences."
+    E133 = "Model-transfer union: sentence {sentence} has other tokens in the transfer output than in the projected data ({detail})."
+    E134 = "Invalid model-transfer setting: {detail}."
+    E135 = "Tagger as candidate model ({model}): {detail}."
     # E140–E159: NER models (projner.ner)
     E140 = "Empty training set: {detail}."
     E141 = "Label sets differ between training and dev data: dev has {extra} that training lacks (training labels: {known})."
@@ -88,6 +102,7 @@ class E(str, Enum):
     E154 = "Cannot load encoder {model!r} for word features: {detail}."
     E155 = "Embedding cache {path!r} is unusable: {detail}."
     E156 = "Fast tagger head weights are unusable: {detail}."
+    E157 = "Partial-label CRF (pcrf) weights are unusable: {detail}."
     # E160–E179: the inspector (projner.inspect)
     E160 = "{what} does not match the target sentences: {detail}."
     E161 = "Unknown inspect output format {fmt!r}; known: {known}."
@@ -109,6 +124,8 @@ class E(str, Enum):
     E204 = "No run results in {folder}: {detail}."
     E205 = "Translation failed: {detail}."
     E206 = "Cache entry {entry} is unusable: {detail}."
+    E207 = "Invalid transfer setting in the projection config: {detail}."
+    E208 = "ner_model {value!r} needs {needs}."
     # E220–E229: morphology study (projner.research.morphology)
     E220 = "Malformed inflection table line: {detail}."
     E221 = "Invalid perturbation parameter: {detail}."
@@ -127,6 +144,10 @@ class E(str, Enum):
     E260 = "Invalid scale-out setting: {detail}."
     E261 = "Shard {shard} (pairs {first}-{last}) failed in a Ray worker: {detail}."
     E262 = "Cannot start or reach the Ray cluster ({address}): {detail}."
+    E263 = "Shard rows cannot be read: {detail}."
+    E264 = "Input format {fmt!r} cannot be read in byte ranges by scale-out (known: {known})."
+    E265 = "eflomal priors for scale-out: {detail}."
+    E266 = "Shard output does not match its record ({detail}); it is recomputed on the next run."
 
 
 class ProjnerError(ValueError):

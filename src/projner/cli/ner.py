@@ -32,23 +32,23 @@ def _read(path: Path, scheme: str, label_map: Optional[str], quiet: bool):
 def train_cmd(
     train: Path = typer.Option(..., "--train", help="Training data (CoNLL columns, JSONL; any scheme)."),
     out: Path = typer.Option(..., "--out", help="Model folder to write (meta.json + backend files)."),
-    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: early stopping (transformer, fast), dev F1 report."),
-    backend: str = typer.Option("crf", "--backend", help="crf, transformer, or fast (frozen encoder run once, vectors cached, light CRF head trained on top)."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev data: early stopping (transformer, fast, pcrf), dev F1 report."),
+    backend: str = typer.Option("crf", "--backend", help="crf, transformer, fast (frozen encoder run once, vectors cached, light CRF head trained on top), or pcrf (torch CRF over the crf features; trains on partial labels)."),
     model: Optional[str] = typer.Option(None, "--model", help="transformer, fast: encoder folder or hub name (fast: default the prepared e5-small)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map labels of train and dev first (e.g. conll->masakhaner)."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of the inputs: auto, iob1, iob2, bioes, io."),
-    epochs: Optional[int] = typer.Option(None, help="transformer, fast: maximum epochs (default 3; fast 15)."),
-    lr: Optional[float] = typer.Option(None, help="transformer, fast: learning rate (default 5e-5; fast 2e-3)."),
-    batch_size: Optional[int] = typer.Option(None, help="transformer: windows per batch (default 16); fast: sentences per batch (default 64)."),
+    epochs: Optional[int] = typer.Option(None, help="transformer, fast, pcrf: maximum epochs (default 3; fast 15; pcrf 5)."),
+    lr: Optional[float] = typer.Option(None, help="transformer, fast, pcrf: learning rate (default 5e-5; fast 2e-3; pcrf 0.01)."),
+    batch_size: Optional[int] = typer.Option(None, help="transformer: windows per batch (default 16); fast, pcrf: sentences per batch (default 64; pcrf 32)."),
     max_length: Optional[int] = typer.Option(None, help="transformer, fast: subwords per window (default: the model limit)."),
     freeze_layers: int = typer.Option(0, help="transformer: freeze embeddings and this many lowest layers."),
     freeze_embeddings: bool = typer.Option(False, "--freeze-embeddings", help="transformer: freeze the embeddings (much faster on CPU for large vocabularies)."),
-    patience: Optional[int] = typer.Option(None, help="transformer, fast: epochs without dev improvement before stopping (default 2; fast 3)."),
+    patience: Optional[int] = typer.Option(None, help="transformer, fast, pcrf: epochs without dev improvement before stopping (default 2; fast 3; pcrf 3)."),
     layers: Optional[str] = typer.Option(None, "--layers", help="fast: encoder layers whose vectors are concatenated (default 5,6,7,8; 0 = embeddings, negative = counted from the top, e.g. -4,-3,-2,-1)."),
     embed_cache: Optional[Path] = typer.Option(None, "--embed-cache", help="fast: word-vector cache folder (default $PROJNER_CACHE/embeddings)."),
     device: str = typer.Option("auto", help="transformer, fast: auto, cpu, cuda."),
-    threads: Optional[int] = typer.Option(None, help="transformer, fast: CPU threads (default: torch's choice)."),
+    threads: Optional[int] = typer.Option(None, help="transformer, fast, pcrf: CPU threads (default: torch's choice; pcrf 1)."),
     max_iterations: int = typer.Option(150, help="crf: maximum L-BFGS iterations."),
     c1: float = typer.Option(0.05, help="crf: L1 regularisation."),
     c2: float = typer.Option(0.01, help="crf: L2 regularisation."),
@@ -63,6 +63,10 @@ def train_cmd(
     dev_s = _read(dev, scheme, label_map, quiet) if dev is not None else None
     if backend == "crf":
         tagger = create("tagger", "crf", c1=c1, c2=c2, max_iterations=max_iterations, seed=seed, progress=not quiet)
+    elif backend == "pcrf":
+        opt = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("patience", patience),
+                                 ("threads", threads)) if v is not None}
+        tagger = create("tagger", "pcrf", seed=seed, progress=not quiet, **opt)
     elif backend == "fast":
         opt = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("patience", patience),
                                  ("layers", layers)) if v is not None}

@@ -67,7 +67,7 @@ _PROJECTOR: dict[str, tuple[Any, Any, tuple[str, ...], str]] = {
     "weights": (Optional[str], None, (), "Candidate matching: score weights, e.g. 'align=1,ner=0.5'."),
     "threshold": (Optional[float], None, (), "Candidate matching: minimum score."),
     "max_len": (Optional[int], None, (), "Candidate matching: longest n-gram candidate (default: longest entity + 2, capped)."),
-    "ner_model": (Optional[str], None, ("--ner-model",), "Candidate matching: target-side span proposer (capitalisation)."),
+    "ner_model": (Optional[str], None, ("--ner-model",), "Candidate matching: target-side span proposer: capitalisation, or PATH of a saved projner model folder (its predicted spans and probabilities)."),
     "translation": (Optional[str], None, ("--translation",),
                     "Candidate matching: translation score model (lexical: from the alignments)."),
     "unaligned_weight": (Optional[float], None, (),

@@ -169,7 +169,9 @@ def translate_train_cmd(
     back_translation: str = typer.Option("none", "--back-translation", help="none, fill, union, intersect (needs --mt)."),
     method: str = typer.Option("heuristic", "--method"),
     filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), complete-caps (also with stray capitalised words), any."),
-    backend: str = typer.Option("crf", "--backend", help="Target model: crf, fast (frozen encoder + CRF head) or transformer."),
+    transfer: Optional[float] = typer.Option(None, "--transfer", metavar="MIN_SCORE", help="Model transfer where projection is silent: the labeller also tags the target side; its spans scoring >= MIN_SCORE that overlap no projected span are added before --filter (needs a labeller that reads the target language: fast, transformer, a multilingual model folder; crf/spacy are English-only and weak)."),
+    transfer_unknown: Optional[float] = typer.Option(None, "--transfer-unknown", metavar="SCORE", help="With --transfer: labeller spans scoring in [SCORE, MIN_SCORE) outside every span make their words of unknown tag instead of O (partial labels)."),
+    backend: str = typer.Option("crf", "--backend", help="Target model: crf, pcrf (torch CRF, trains on partial labels), fast (frozen encoder + CRF head) or transformer."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
     device: Optional[str] = typer.Option(None, "--device"),
@@ -191,7 +193,8 @@ def translate_train_cmd(
     params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
     cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
                                aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
-                               projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_),
+                               projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_,
+                                                           transfer=transfer, transfer_unknown=transfer_unknown),
                                model=ModelConfig(backend=backend, params=params, add_english=add_english),
                                test=None if test is None else str(test), labels=tuple(x for x in labels.split(",") if x),
                                data=None if data is None else str(data))
@@ -211,6 +214,10 @@ def translate_train_cmd(
     st = res.info.get("projection", {})
     _err(f"parallel pairs {res.info.get('n_parallel')}; projection rate "
          f"{st.get('projection', {}).get('projection_rate', 0):.3f}; training sentences {st.get('filter', {}).get('out')}")
+    if "transfer" in st:
+        tr = st["transfer"]
+        _err(f"model transfer added {tr['n_added']} entities {tr['added']} in {tr['sentences']} sentences; "
+             f"{tr['unknown_tokens']} words marked unknown")
     _err(f"model saved to {out}")
 
 

@@ -95,6 +95,7 @@ class _Raw:
         self.tags: list[list[str] | None] = []
         self.tok_lines: list[list[int]] = []
         self.starts: list[int] = []  # the line where each sentence starts
+        self.unknown: dict[int, tuple[int, ...]] = {}  # sentence → tokens of unknown tag (JSONL "unknown")
         self.norm: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
 
@@ -202,21 +203,37 @@ def _parse_jsonl(path: str, opts: ReadOptions) -> _Raw:
                 except IndexError:
                     raise ProjnerError(E.E012, file=path, line=lineno, detail=f"tag id out of range for {len(opts.labels)} labels") from None
             tags = [str(t) for t in tags]
-        toks, kept_tags = [], []
+        unknown = _unknown_column(obj, path, lineno)
+        toks, kept_tags, new_index = [], [], {}
         for k, tok in enumerate(obj["tokens"]):
             if not isinstance(tok, str):
                 raise ProjnerError(E.E012, file=path, line=lineno, detail=f"token {k + 1} is {json.dumps(tok)}, not a string")
             _check_controls(tok, path, lineno, "token")
             norm = _normalise_token(tok, opts, raw, path, lineno)
             if norm is not None:
+                new_index[k] = len(toks)
                 toks.append(norm)
                 if tags is not None:
                     kept_tags.append(tags[k])
+        if unknown:  # a token dropped by normalisation (counted there) takes its unknown mark along
+            raw.unknown[len(raw.tokens)] = tuple(new_index[k] for k in unknown if k in new_index)
         raw.tokens.append(toks)
         raw.tags.append(kept_tags if tags is not None else None)
         raw.tok_lines.append([lineno] * len(toks))
         raw.starts.append(lineno)
     return raw
+
+
+def _unknown_column(obj: dict, path: str, lineno: int) -> tuple[int, ...]:
+    """The JSONL column ``"unknown"``: indices of tokens of unknown tag (partial labels)."""
+    unknown = obj.get("unknown", [])
+    n = len(obj["tokens"])
+    if not isinstance(unknown, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in unknown):
+        raise ProjnerError(E.E131, file=path, line=lineno, detail=f"expected a list of token indices, got {json.dumps(unknown)[:80]}")
+    bad = [k for k in unknown if not 0 <= k < n]
+    if bad:
+        raise ProjnerError(E.E131, file=path, line=lineno, detail=f"token index {bad[0]} is out of range for {n} tokens")
+    return tuple(unknown)
 
 
 def _parse_txt(path: str, opts: ReadOptions) -> _Raw:
@@ -275,7 +292,12 @@ def read_corpus(path: str | os.PathLike, fmt: str | None = None, options: ReadOp
                 repairs[f"{r.kind}:{r.action}"] += 1
                 if len(examples) < 10:
                     examples.append(f"{path}:{lines[r.index]}: {r.tag} ({r.kind}, {r.action})")
-        sentences.append(Sentence(tuple(toks), spans))
+        unknown = raw.unknown.get(i, ())
+        inside = [k for k in unknown if any(sp.start <= k < sp.end for sp in spans)]
+        if inside:
+            raise ProjnerError(E.E131, file=path, line=lines[inside[0]],
+                               detail=f"token {inside[0]} ({toks[inside[0]]!r}) is of unknown tag but tagged {tags[inside[0]]} (unknown tokens are tagged O)")
+        sentences.append(Sentence(tuple(toks), spans, None, unknown))
     report = ReadReport(
         path=path,
         format=fmt,

@@ -21,5 +21,5 @@ def nfc_tokens(sentences: Sequence[Sentence]) -> tuple[Sentence, ...]:
     out = []
     for s in sentences:
         toks = tuple(unicodedata.normalize("NFC", t) or t for t in s.tokens)
-        out.append(s if toks == s.tokens else Sentence(toks, s.spans, s.id))
+        out.append(s if toks == s.tokens else Sentence(toks, s.spans, s.id, s.unknown))
     return tuple(out)

@@ -5,7 +5,10 @@ empty sentence is an empty line in ``txt``, ``"tokens": []`` in JSONL, and the m
 ``-EMPTY-<TAB>O`` in CoNLL (see :data:`projner.data.tokens.EMPTY_MARKER`). Tokens a format
 cannot hold are an error (E024) or, with ``unsafe_tokens="replace"``, a counted repair (see
 :mod:`projner.data.tokens`). The IO scheme cannot tell adjacent spans of one type apart; each
-such pair written as one span is counted too. Counts are in the :class:`WriteReport`.
+such pair written as one span is counted too. Tokens of unknown tag (``Sentence.unknown``, partial
+labels) are the column ``"unknown"`` in JSONL; CoNLL cannot hold them: they are written as ``O`` and
+counted (``unknown_tokens_written_as_O``), or an error (E130) where no report is returned
+(:func:`format_corpus`). Counts are in the :class:`WriteReport`.
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ _RESERVED_HINT = "the token is reserved in CoNLL; write JSONL instead"
 
 
 class _Writer:
-    def __init__(self, fmt: str, scheme: Scheme, sep: str, unsafe_tokens: str, where) -> None:
+    def __init__(self, fmt: str, scheme: Scheme, sep: str, unsafe_tokens: str, where, unknown: str = "count") -> None:
         if unsafe_tokens not in UNSAFE_POLICIES:
             raise ProjnerError(E.E018, detail=f"unsafe_tokens {unsafe_tokens!r}; known: {', '.join(UNSAFE_POLICIES)}")
         if fmt == "conll" and (not sep or not sep.isspace() or "\n" in sep or "\r" in sep):
             raise ProjnerError(E.E018, detail=f"CoNLL column separator {sep!r}: use a TAB or spaces")
-        self.fmt, self.scheme, self.sep, self.unsafe = fmt, scheme, sep, unsafe_tokens
+        self.fmt, self.scheme, self.sep, self.unsafe, self.unknown = fmt, scheme, sep, unsafe_tokens, unknown
         self.where = where  # i -> (file, line) for errors and examples
         self.repairs: Counter[str] = Counter()
         self.examples: list[str] = []
@@ -77,6 +80,8 @@ class _Writer:
         tags = encode(sent.spans, len(sent), self.scheme)
         toks = self.tokens(i, sent)
         if self.fmt == "conll":
+            if sent.unknown:
+                self._unknown_as_o(i, sent)
             if not toks:
                 return f"{EMPTY_MARKER}{self.sep}{OUTSIDE}\n\n"
             return "".join(f"{tok}{self.sep}{tag}\n" for tok, tag in zip(toks, tags)) + "\n"
@@ -84,10 +89,22 @@ class _Writer:
             obj = {"tokens": toks, "ner_tags": list(tags)}
             if sent.id is not None:
                 obj = {"id": sent.id, **obj}
+            if sent.unknown:
+                obj["unknown"] = list(sent.unknown)
             return json.dumps(obj, ensure_ascii=False) + "\n"
         if self.fmt == "txt":
             return " ".join(toks) + "\n"
         raise ProjnerError(E.E013, fmt=self.fmt, known="conll, jsonl, txt")
+
+    def _unknown_as_o(self, i: int, sent: Sentence) -> None:
+        if self.unknown == "error":
+            file, line = self.where(i)
+            raise ProjnerError(E.E130, file=file, line=line, sentence=i + 1, n=len(sent.unknown), fmt=self.fmt,
+                               hint="write JSONL (it keeps them as the column \"unknown\") or use write_corpus_report, which writes them as O and counts them")
+        self.repairs["unknown_tokens_written_as_O"] += len(sent.unknown)
+        if len(self.examples) < 10:
+            self.examples.append(f"{self._place(i)}: {len(sent.unknown)} unknown-tag token(s) (words "
+                                 f"{', '.join(str(k + 1) for k in sent.unknown[:5])}{' …' if len(sent.unknown) > 5 else ''}) written as O")
 
 
 def _where(path: str, source: Corpus | None):
@@ -138,6 +155,7 @@ def write_corpus(path: str | os.PathLike, sentences: Iterable[Sentence], *args: 
 
 
 def format_corpus(sentences: Iterable[Sentence], fmt: str, scheme: str = "iob2", sep: str = "\t") -> str:
-    """The whole text :func:`write_corpus` writes for these sentences (unsafe tokens raise E024)."""
-    w = _Writer(fmt, get_scheme(scheme), sep, "error", lambda i: ("<sentences>", None))
+    """The whole text :func:`write_corpus` writes for these sentences (unsafe tokens raise E024; so
+    that nothing is lost uncounted, unknown-tag tokens raise E130 in CoNLL)."""
+    w = _Writer(fmt, get_scheme(scheme), sep, "error", lambda i: ("<sentences>", None), unknown="error")
     return "".join(w.render(i, s) for i, s in enumerate(sentences))

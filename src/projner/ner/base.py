@@ -26,7 +26,7 @@ from projner.types import Sentence, Span
 
 SCHEME = "iob2"
 #: the tagger backends projner trains (the others wrap pretrained labellers or saved folders)
-TRAINABLE_BACKENDS = ("crf", "transformer", "fast")
+TRAINABLE_BACKENDS = ("crf", "transformer", "fast", "pcrf")
 
 
 @runtime_checkable
@@ -66,6 +66,22 @@ def check_training_data(train: Sequence[Sentence], dev: Sequence[Sentence] | Non
         if extra:
             raise ProjnerError(E.E141, extra=", ".join(sorted(extra)), known=", ".join(sorted(labels)))
     return tuple(sorted(labels))
+
+
+def unknown_as_o(train: Sequence[Sentence], backend: str) -> dict:
+    """For a tagger without partial-label training: count the words of unknown tag
+    (:attr:`Sentence.unknown`) it trains as ``O`` and say so (a warning), never silently.
+    Returns the counts for the tagger's ``info`` (empty when there are none)."""
+    n_tok = sum(len(s.unknown) for s in train)
+    if not n_tok:
+        return {}
+    import logging
+
+    n_sent = sum(1 for s in train if s.unknown)
+    logging.getLogger(__name__).warning(
+        "%s backend: %d words of unknown tag in %d training sentences are trained as O "
+        "(the fast and pcrf backends train them as partial labels)", backend, n_tok, n_sent)
+    return {"unknown_tokens": n_tok, "unknown_sentences": n_sent, "unknown_as": "O"}
 
 
 def restrict_labels(model_labels: Sequence[str], wanted: Iterable[str] | None) -> frozenset[str] | None:

@@ -32,7 +32,7 @@ import numpy as np
 from projner.errors import E, ProjnerError
 from projner.log import progress_bar
 from projner.ner.base import SCHEME, check_training_data, keep_labels, restrict_labels, seed_everything
-from projner.ner.base import span_scores, strict_f1, tag_names, to_tags
+from projner.ner.base import span_scores, strict_f1, tag_names, to_tags, unknown_as_o
 from projner.ner.io import read_meta, write_meta
 from projner.registry import taggers
 from projner.types import Sentence
@@ -241,7 +241,7 @@ class CrfTagger:
         self._labels = labels
         self._open(model)
         self.info = {"train_seconds": round(time.perf_counter() - t0, 2), "iterations": iterations,
-                     "n_train": len(train)}
+                     "n_train": len(train), **unknown_as_o(train, "crf")}
         if dev is not None and len(dev):
             self.info["dev_f1"] = round(strict_f1(dev, self.predict(dev)), 4)
         return self

@@ -20,6 +20,10 @@ head trained on top; minutes on two CPU cores where fine-tuning the encoder take
   ``head_threads`` (default 1): the CRF is many tiny tensor operations, which run several
   times faster on one thread than when OpenMP spreads each over two busy cores.
 * Span scores come from the CRF's exact per-word marginals (forward–backward).
+* Partial labels: training words listed in :attr:`Sentence.unknown` are trained with the
+  partial-label objective (the CRF sums over every valid tag path through them, see
+  :func:`~projner.ner.fast_head.allowed_tags`; the softmax head puts no loss on them);
+  ``info["unknown_tokens"]`` counts them and ``info["unknown_as"]`` says how they were trained.
 * Saved as ``head.safetensors`` plus ``meta.json`` (config, tags, and a pointer to the encoder:
   its folder and content fingerprint). Loading fails with E151 when the encoder folder is gone
   and E152 when its content changed; ``load(..., encoder=NEW_FOLDER)`` follows a moved encoder.
@@ -27,6 +31,7 @@ head trained on top; minutes on two CPU cores where fine-tuning the encoder take
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -48,11 +53,13 @@ from projner.ner.base import (
     tag_names,
     to_tags,
 )
+from projner.ner.fast_head import allowed_tags
 from projner.ner.io import read_meta, write_meta
 from projner.registry import taggers
 from projner.types import Sentence
 
 HEAD_FILE = "head.safetensors"
+log = logging.getLogger(__name__)
 
 
 def _torch():
@@ -161,7 +168,10 @@ class FastTagger:
             return [self.head.prepare(torch.from_numpy(a)) for a in feats]
 
     def _pad(self, feats: Sequence, idx: Sequence[int], y: Sequence | None = None):
-        """A padded batch ``[B, L, dim]`` of prepared vectors, its mask and (with ``y``) its tag ids."""
+        """A padded batch ``[B, L, dim]`` of prepared vectors, its mask and (with ``y``) its tag ids.
+
+        ``y[i]`` is a tag id array, or (partial labels) a pair (tag ids, ``[L, T]`` allowed-tags
+        mask); then the tag ids come with the padded allowed mask (``None`` for a fully known batch)."""
         torch = _torch()
         from torch.nn.utils.rnn import pad_sequence
 
@@ -169,9 +179,18 @@ class FastTagger:
         x = pad_sequence(rows, batch_first=True)
         lengths = torch.tensor([len(r) for r in rows])
         mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
-        tags = pad_sequence([torch.from_numpy(y[i]) for i in idx], batch_first=True) if y is not None else None
         dev = self.encoder.device
-        return x.to(dev), mask.to(dev), (tags.to(dev) if tags is not None else None)
+        if y is None:
+            return x.to(dev), mask.to(dev), None
+        ys = [y[i] for i in idx]
+        if not any(isinstance(v, tuple) for v in ys):
+            return x.to(dev), mask.to(dev), pad_sequence([torch.from_numpy(v) for v in ys], batch_first=True).to(dev)
+        ids = [v[0] if isinstance(v, tuple) else v for v in ys]
+        k = len(self._tags)
+        allowed = pad_sequence([torch.from_numpy(v[1] if isinstance(v, tuple) else np.eye(k, dtype=bool)[v]) for v in ys],
+                               batch_first=True)
+        tags = pad_sequence([torch.from_numpy(v) for v in ids], batch_first=True)
+        return x.to(dev), mask.to(dev), (tags.to(dev), allowed.to(dev))
 
     # ------------------------------------------------------------------ training
 
@@ -191,7 +210,8 @@ class FastTagger:
         xd = self._features(dev) if dev else None
         embed_s = time.perf_counter() - t0
         index = {t: i for i, t in enumerate(self._tags)}
-        ys = [np.array([index[t] for t in to_tags(s)], dtype=np.int64) for s in train]
+        ys: list = [np.array([index[t] for t in to_tags(s)], dtype=np.int64) for s in train]
+        ys = [(y, allowed_tags(y, s.unknown, self._tags)) if s.unknown else y for s, y in zip(train, ys)]
         with self._threads(head=True):
             seed_everything(self.seed)
             self.head = self._make_head()
@@ -214,7 +234,8 @@ class FastTagger:
             loss_sum = 0.0
             for idx in _length_grouped_batches(rng, [len(x) for x in xs], p["batch_size"]):
                 x, mask, y = self._pad(xs, idx, ys)
-                loss = self.head.loss(x, y, mask)
+                y, allowed = y if isinstance(y, tuple) else (y, None)
+                loss = self.head.loss(x, y, mask, allowed)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.head.parameters(), 5.0)
@@ -241,6 +262,12 @@ class FastTagger:
         self.head.eval()
         self.info = {"embed_seconds": round(embed_s, 2), "train_seconds": round(time.perf_counter() - t1, 2),
                      "history": history, "n_train": len(train), "encoder": dict(self.encoder.stats)}
+        n_unknown = sum(len(s.unknown) for s in train)
+        if n_unknown:
+            self.info.update(unknown_tokens=n_unknown, unknown_sentences=sum(1 for s in train if s.unknown),
+                             unknown_as="partial" if p["crf"] else "no loss")
+            log.info("fast tagger: %d unknown tokens in %d sentences trained as %s", n_unknown,
+                     self.info["unknown_sentences"], "partial labels" if p["crf"] else "words without loss")
         if best_state is not None:
             self.info.update(best_epoch=best_epoch, dev_f1=round(best_f1, 4))
         return self

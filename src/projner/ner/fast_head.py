@@ -10,6 +10,12 @@
   IOB2. ``nll`` trains it, ``marginals`` (forward–backward) give per-word tag probabilities.
   With ``crf=False`` the transition scores stay zero (only the constraints apply): softmax
   training, constrained decoding.
+* Partial labels: ``nll(..., allowed=)`` takes a ``[B, L, T]`` bool mask of the tags each word
+  may have (one tag for a known word, several for an unknown one; :func:`allowed_tags` builds
+  it from :attr:`Sentence.unknown`) and returns ``logZ − logZ_allowed``: the negative log of
+  the probability of all valid paths through the allowed tags. Rows with a single allowed tag
+  per word use the exact gold path score, so fully labelled data gives the plain ``nll``.
+  Softmax heads (``crf=False``) put no loss on words with several allowed tags.
 """
 
 from __future__ import annotations
@@ -17,12 +23,29 @@ from __future__ import annotations
 import contextlib
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from projner.ner.decoding import iob2_constraints
 
 FORBIDDEN = -1.0e4
+
+
+def allowed_tags(gold: Sequence[int], unknown: Sequence[int], tags: Sequence[str]) -> np.ndarray:
+    """``[L, T]`` bool: the tags each word may have in training. A known word allows its gold
+    tag only; an unknown word allows every tag, except ``I-X`` where the word before is known
+    (after a known ``O`` IOB2 forbids it; after a known span it would lengthen a span whose end
+    is known). The gold tag of an unknown word (``O``) is not used."""
+    out = np.zeros((len(gold), len(tags)), dtype=bool)
+    out[np.arange(len(gold)), np.asarray(gold, dtype=np.int64)] = True
+    inside = np.array([t.startswith("I-") for t in tags], dtype=bool)
+    unk = set(int(i) for i in unknown)
+    for i in unk:
+        out[i] = True
+        if i - 1 not in unk:
+            out[i, inside] = False
+    return out
 
 
 class Crf(nn.Module):
@@ -49,8 +72,14 @@ class Crf(nn.Module):
             out.append(a)
         return out
 
-    def nll(self, em: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood of gold ``tags`` ``[B, L]`` (``mask`` marks real words; every row has one)."""
+    def nll(self, em: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+            allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood of gold ``tags`` ``[B, L]`` (``mask`` marks real words; every row has one).
+
+        With ``allowed`` (``[B, L, T]`` bool, see :func:`allowed_tags`), a row where some real
+        word allows several tags scores ``logZ − logZ_allowed`` (partial labels: the marginal
+        likelihood of every valid path through the allowed tags); the other rows score their gold
+        path exactly as without ``allowed``."""
         start, trans, end = self._scores()
         lengths = mask.sum(1)
         last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)
@@ -58,6 +87,13 @@ class Crf(nn.Module):
         gold = gold + (em.gather(2, tags.unsqueeze(2)).squeeze(2) * mask).sum(1)
         gold = gold + (trans[tags[:, :-1], tags[:, 1:]] * mask[:, 1:]).sum(1)
         log_z = torch.logsumexp(self._alphas(em, mask)[-1] + end, dim=1)
+        if allowed is not None:
+            partial = ((allowed.sum(2) > 1) & mask).any(1)
+            if bool(partial.any()):
+                rows = partial.nonzero().squeeze(1)
+                em_a = torch.where(allowed[rows], em[rows], torch.full_like(em[rows], 2 * FORBIDDEN))
+                log_za = torch.logsumexp(self._alphas(em_a, mask[rows])[-1] + end, dim=1)
+                gold = gold.index_put((rows,), log_za)
         return (log_z - gold).mean()
 
     def marginals(self, em: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -135,11 +171,16 @@ class Head(nn.Module):
             em = self.out(self.drop(h))
         return em.float()
 
-    def loss(self, x: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+             allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Training loss; ``allowed`` (``[B, L, T]`` bool) marks partial labels (see :meth:`Crf.nll`)."""
         em = self.emissions(x, mask)
         if self.use_crf:
-            return self.crf.nll(em, tags, mask)
-        return nn.functional.cross_entropy(em[mask], tags[mask])
+            return self.crf.nll(em, tags, mask, allowed)
+        known = mask if allowed is None else mask & (allowed.sum(2) <= 1)
+        if not bool(known.any()):  # only unknown words: nothing to learn from
+            return em.sum() * 0.0
+        return nn.functional.cross_entropy(em[known], tags[known])
 
     def decode(self, x: torch.Tensor, mask: torch.Tensor, marginals: bool = True) -> tuple[list[list[int]], torch.Tensor | None]:
         """Best valid tag paths and (``marginals``) ``[B, L, T]`` per-word tag probabilities

@@ -31,7 +31,7 @@ import numpy as np
 from projner.errors import E, ProjnerError
 from projner.log import progress_bar
 from projner.ner.base import SCHEME, check_training_data, keep_labels, restrict_labels, seed_everything
-from projner.ner.base import span_scores, strict_f1, tag_names, to_tags
+from projner.ner.base import span_scores, strict_f1, tag_names, to_tags, unknown_as_o
 from projner.ner.io import read_meta, write_meta
 from projner.registry import taggers
 from projner.types import Sentence
@@ -292,7 +292,9 @@ class TransformerTagger:
         index = {t: i for i, t in enumerate(self._tags)}
         y = [np.array([index[t] for t in to_tags(s)], dtype=np.int64) for s in train]
         windows = self._windows(train)
-        return self._train(windows, lambda ws: self.model(**self._batch(ws, y)).loss, n_train=len(train), dev=dev)
+        self._train(windows, lambda ws: self.model(**self._batch(ws, y)).loss, n_train=len(train), dev=dev)
+        self.info.update(unknown_as_o(train, "transformer"))
+        return self
 
     def _init_model(self, labels: tuple[str, ...]) -> None:
         """Seed, load the tokenizer and the encoder with a fresh head over ``labels``' IOB2 tags, freeze."""

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from projner.data.datasets import ParallelConfig
 from projner.errors import E, ProjnerError
 from projner.project.filters import FILTERS
+from projner.project.partial import rule_problem
 
 __all__ = ["DEFAULT_LABELS", "AlignerConfig", "LabellerConfig", "ModelConfig", "ParallelConfig", "ProjectionConfig",
            "RunResult", "TranslateTrainConfig", "with_changes"]
@@ -63,6 +64,19 @@ class ProjectionConfig:
     for scripts and languages that capitalise names; ``any`` keeps only sentences with at
     least one projected entity. ``keep_empty``: share of entity-free sentences kept (evenly
     spaced, deterministic) after filtering.
+
+    ``transfer``: model transfer where projection is silent (None: off): the labeller also tags
+    the target side, and its spans scoring at least ``transfer`` that overlap no projected span
+    are added before filtering (:func:`projner.project.union.union_transfer`).
+    ``transfer_unknown`` (below ``transfer``): its spans scoring in ``[transfer_unknown,
+    transfer)`` outside every span make their tokens unknown instead of ``O``. The labeller must
+    read the target language to help (``fast``, ``transformer``, a multilingual model folder);
+    an English-only ``crf`` or ``spacy:`` labeller is allowed but weak.
+
+    ``unknown``: partial-label rules (``caps``, ``low-score``, ``unaligned-edge``, ``unprojected``;
+    :mod:`projner.project.partial`) marking target words the projection may have missed as of
+    unknown tag instead of O; ``unknown_score``: the labeller score below which a source entity
+    is not projected but its aligned words become unknown (rule ``low-score``).
     """
 
     method: str = "heuristic"
@@ -70,8 +84,23 @@ class ProjectionConfig:
     strip_determiners: bool = True
     filter: str = "none"
     keep_empty: float = 1.0
+    transfer: float | None = None
+    transfer_unknown: float | None = None
+    unknown: tuple[str, ...] = ()
+    unknown_score: float = 0.5
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "unknown", (self.unknown,) if isinstance(self.unknown, str) else tuple(self.unknown))
+        if (problem := rule_problem(self.unknown)) is not None:
+            raise ProjnerError(E.E202, detail=problem)
+        if isinstance(self.unknown_score, bool) or not isinstance(self.unknown_score, (int, float)) or not 0.0 <= self.unknown_score <= 1.0:
+            raise ProjnerError(E.E202, detail=f"unknown_score must be a number in [0, 1], not {self.unknown_score!r}")
+        for name in ("transfer", "transfer_unknown"):
+            x = getattr(self, name)
+            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or not 0.0 < x <= 1.0):
+                raise ProjnerError(E.E207, detail=f"{name} must be a number in (0, 1], not {x!r}")
+        if self.transfer_unknown is not None and (self.transfer is None or not self.transfer_unknown < self.transfer):
+            raise ProjnerError(E.E207, detail=f"transfer_unknown ({self.transfer_unknown}) needs transfer set above it (transfer: {self.transfer})")
         if self.filter not in FILTERS:
             raise ProjnerError(E.E202, detail=f"projection filter {self.filter!r}; known: {', '.join(FILTERS)}")
         if not 0.0 <= self.keep_empty <= 1.0:

@@ -203,7 +203,7 @@ def _enums() -> dict[tuple[str, str], Sequence[str]]:
 
         for m in ("ngram", "ner", "fusion"):
             out.update({(f"projector:{m}", "solver"): SOLVERS, (f"projector:{m}", "align_mode"): ("words", "links"),
-                        (f"projector:{m}", "on_fail"): ("greedy", "error"), (f"projector:{m}", "ner_model"): tuple(BUILTIN_MODELS),
+                        (f"projector:{m}", "on_fail"): ("greedy", "error"), (f"projector:{m}", "ner_model"): tuple(BUILTIN_MODELS) + ("labeller",),
                         (f"projector:{m}", "translation_scorer"): ("lexical",)})
     except ImportError:
         pass
@@ -245,6 +245,8 @@ def check_params(kind: str, name: str, params: Mapping[str, Any], path: str, enu
                 problems.append((where, f"unknown parameter of {kind} {name!r}{did_you_mean(key, known)}; known: {', '.join(known)}"))
             continue
         choices = enums.get((comp, key))
+        if key == "ner_model" and isinstance(value, str) and Path(value).expanduser().is_dir():
+            choices = None  # a saved model folder (projner.project.tagger_candidates)
         if choices is not None and isinstance(value, str) and value not in choices:
             problems.append((where, f"unknown value {value!r}{did_you_mean(value, choices)}; known: {', '.join(choices)}"))
         elif not _fits(value, sig[key]):
@@ -320,6 +322,8 @@ def check_experiment(cfg, *, data: str | None = None, languages: Sequence[str] |
             problems += check_params("aligner", al["name"], al.get("params", {}), f"{path}.params", enums)
     for name, me in cfg.methods.items():
         problems += check_params("projector", me["method"], me.get("params", {}), f"methods.{name}.params", enums)
+        if me.get("transfer_unknown") is not None and not me["transfer_unknown"] < (me.get("transfer") or 0.0):
+            problems.append((f"methods.{name}.transfer_unknown", f"must be below transfer (now {me.get('transfer')})"))
     for name, mo in cfg.models.items():
         problems += check_params("tagger", mo["backend"], mo.get("params", {}), f"models.{name}.params", enums)
     for name, pa in cfg.parallel.items():

@@ -9,7 +9,9 @@ A config names building blocks and crosses them (every key is optional unless ma
     labels: [PER, ORG, LOC]              # evaluated types (others → O on both sides)
     labeller: {backend: crf, label_map: conll->per-org-loc, params: {}}
     aligners:  {NAME: {name: eflomal, params: {sym: intersection, prefix_len: 4}}}
-    methods:   {NAME: {method: heuristic, params: {}, strip_determiners: true, filter: complete, keep_empty: 1.0}}
+    methods:   {NAME: {method: heuristic, params: {}, strip_determiners: true, filter: complete, keep_empty: 1.0,
+                          unknown: [caps, low-score, unaligned-edge, unprojected], unknown_score: 0.5,
+                          transfer: null, transfer_unknown: null}}   # model transfer where projection is silent
     parallel:  {NAME: {kind: mafand, splits: [train], align_extra: [OTHER_PARALLEL_NAME]}}
     models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null}}
     baselines: [transfer, gold]          # per language (gold per model backend)
@@ -61,11 +63,12 @@ from projner.pipeline.config import (
 )
 from projner.pipeline.translate_train import gold_run, model_transfer_run, translate_train
 from projner.project.filters import FILTERS
+from projner.project.partial import UNKNOWN_RULES
 
 BUILTIN_ALIGNERS = {"eflomal": {"name": "eflomal", "params": {}}, "neural": {"name": "neural", "params": {}}}
 BUILTIN_METHODS = {m: {"method": m} for m in ("heuristic", "ngram", "fusion", "ner")}
 BUILTIN_PARALLEL = {"mafand": {"kind": "mafand"}, "bible": {"kind": "bible"}}
-BUILTIN_MODELS = {"crf": {"backend": "crf"}, "transformer": {"backend": "transformer"}}
+BUILTIN_MODELS = {b: {"backend": b} for b in ("crf", "pcrf", "fast", "transformer")}
 BASELINES = ("transfer", "gold")
 
 
@@ -175,11 +178,19 @@ def parse_config(obj: Any, file: str | None = None):
         "name": lambda y, q: y if aligner_registry.knows(y) else v.str_(y, q, known_aligners, "aligner"),  # eflomal.v1 too
         "params": v.params, "file": v.opt_str,
         "extra": lambda y, q: v.list_(y, q, v.str_, nonempty=False)}, required=("name",))
+
+    def transfer_score(y, q):  # a model-transfer threshold: null (off) or in (0, 1]
+        x = None if y is None else v.num(y, q, 0.0, 1.0)
+        return x if x is None or x > 0 else v.fail(q, "must be above 0 (null: off)")
+
     method = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "method": lambda y, q: v.str_(y, q, sorted(BUILTIN_METHODS), "projection method"),
         "params": v.params, "strip_determiners": v.bool_,
         "filter": lambda y, q: v.str_(y, q, FILTERS, "filter"),
-        "keep_empty": lambda y, q: v.num(y, q, 0.0, 1.0)}, required=("method",))
+        "keep_empty": lambda y, q: v.num(y, q, 0.0, 1.0),
+        "unknown": lambda y, q: v.list_(y, q, lambda z, r: v.str_(z, r, tuple(UNKNOWN_RULES), "partial-label rule"), nonempty=False),
+        "unknown_score": lambda y, q: v.num(y, q, 0.0, 1.0),
+        "transfer": transfer_score, "transfer_unknown": transfer_score}, required=("method",))
     parallel = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "kind": lambda y, q: v.str_(y, q, ("mafand", "bible", "files"), "parallel kind"),
         "splits": lambda y, q: v.list_(y, q, lambda z, r: v.str_(z, r, ("train", "dev", "test"), "split")),
@@ -313,7 +324,9 @@ def pipeline_config(cfg: ExperimentConfig, spec: RunSpec, data: str | None = Non
     me = cfg.methods[spec.method]
     projection = ProjectionConfig(method=me["method"], params=dict(me.get("params", {})),
                                   strip_determiners=me.get("strip_determiners", True),
-                                  filter=me.get("filter", "none"), keep_empty=me.get("keep_empty", 1.0))
+                                  filter=me.get("filter", "none"), keep_empty=me.get("keep_empty", 1.0),
+                                  unknown=tuple(me.get("unknown", ())), unknown_score=me.get("unknown_score", 0.5),
+                                  transfer=me.get("transfer"), transfer_unknown=me.get("transfer_unknown"))
     mo = cfg.models[spec.model]
     model = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})),
                         add_english=mo.get("add_english", False), english_max=mo.get("english_max"))

@@ -31,6 +31,7 @@ from projner.pipeline.cache import (
 )
 from projner.pipeline.config import AlignerConfig, LabellerConfig, ModelConfig, ProjectionConfig
 from projner.project.filters import filter_projected, strip_leading_determiners
+from projner.project.partial import unknown_params
 from projner.types import Sentence
 
 
@@ -38,7 +39,7 @@ def _tagger(backend: str, params: Mapping[str, Any]):
     from projner.registry import create
 
     p = dict(params)
-    if backend == "crf":
+    if backend in ("crf", "pcrf"):
         p.setdefault("progress", False)
     return create("tagger", backend, **p)
 
@@ -171,10 +172,22 @@ def back_translation_step(runner: StepRunner, cfg: AlignerConfig, translator, di
                       {"direct": direct.fingerprint, "back_align": aligned.fingerprint, "translate": tr.fingerprint}, compute)
 
 
-def project_step(runner: StepRunner, cfg: ProjectionConfig, labelled: Entry, tgt: Sequence[Sequence[str]], aligned: Entry) -> Entry:
-    """Projected target sentences (``projected.jsonl``, filtered) and statistics (``stats.json``)."""
+def project_step(runner: StepRunner, cfg: ProjectionConfig, labelled: Entry, tgt: Sequence[Sequence[str]], aligned: Entry,
+                 transfer: Entry | None = None, labeller: tuple[str, Any] | None = None) -> Entry:
+    """Projected target sentences (``projected.jsonl``, filtered) and statistics (``stats.json``).
+
+    ``transfer``: the labeller's labels of ``tgt`` (:func:`label_step`), needed when
+    ``cfg.transfer`` is set: its confident spans fill what projection left silent
+    (:func:`projner.project.union.union_transfer`, after the unknown marking, before the filter;
+    counts in ``stats["transfer"]``). ``labeller``: resolves ``ner_model: labeller`` in
+    ``cfg.params`` (the labeller as candidate source of ``ner``/``fusion``).
+    """
     from projner.evaluate.projection import projection_stats
     from projner.project.build import build_projector, project_corpora
+
+    if cfg.transfer is not None and transfer is None:
+        raise ProjnerError(E.E207, detail="projection.transfer needs the labeller's labels of the target side (transfer=label_step(...))")
+    ner_model, ner_key = _ner_model(cfg.params.get("ner_model"), labeller)
 
     def compute(out: Path):
         src = read_sentences(labelled.file("labelled.jsonl"))
@@ -182,23 +195,59 @@ def project_step(runner: StepRunner, cfg: ProjectionConfig, labelled: Entry, tgt
         if cfg.strip_determiners:
             src, n_stripped = strip_leading_determiners(src)
         als = read_alignments(aligned.file("links.align"))
-        projector = build_projector(cfg.method, dict(cfg.params))
+        if cfg.unknown:  # partial labels (projner.project.partial): low-score entities are not projected
+            from projner.project.partial import confident_sources, mark_unknown
+
+            all_src, src = src, confident_sources(src, cfg.unknown, cfg.unknown_score)
+        projector = build_projector(cfg.method, {**cfg.params, **({"ner_model": ner_model()} if ner_model else {})})
         tgt_sents = [Sentence(tuple(t)) for t in tgt]
         projected, projections = project_corpora(src, tgt_sents, als, projector, progress=False)
+        if cfg.unknown:  # words the projection may have missed become unknown instead of O
+            projected, unknown_stats = mark_unknown(projected, all_src, als, projections, cfg.unknown, cfg.unknown_score)
+        if transfer is not None and cfg.transfer is not None:  # model transfer where projection is silent
+            from projner.project.union import union_transfer
+
+            projected, transfer_counts = union_transfer(projected, read_sentences(transfer.file("labelled.jsonl")),
+                                                        min_score=cfg.transfer, unknown_score=cfg.transfer_unknown)
         kept, fstats = filter_projected(projected, [p.n_source for p in projections], [p.n_projected for p in projections],
                                         cfg.filter, cfg.keep_empty)
         write_sentences(out / "projected.jsonl", kept)
         st = projection_stats(projections).to_dict()
         stats = {"projection": st, "filter": fstats, "stripped_determiners": n_stripped,
                  "signature": projector.signature(), "entities_kept": sum(len(s.spans) for s in kept)}
+        if cfg.unknown:
+            stats["unknown"] = {**unknown_stats, "tokens_kept": sum(len(s.unknown) for s in kept)}
+        if transfer is not None and cfg.transfer is not None:
+            stats["transfer"] = transfer_counts.to_dict()
         with atomic_write(out / "stats.json") as fh:
             json.dump(stats, fh, indent=1)
         return stats
 
     params = {"method": cfg.method, "params": dict(cfg.params), "strip": cfg.strip_determiners,
-              "filter": cfg.filter, "keep_empty": cfg.keep_empty}
-    return runner.run("project", params, {"labelled": labelled.fingerprint, "tgt": hash_tokens(tgt),
-                                          "align": aligned.fingerprint}, compute, components=[("projector", cfg.method)])
+              "filter": cfg.filter, "keep_empty": cfg.keep_empty, **unknown_params(cfg.unknown, cfg.unknown_score)}
+    inputs = {"labelled": labelled.fingerprint, "tgt": hash_tokens(tgt), "align": aligned.fingerprint}
+    if cfg.transfer is not None:  # keys only when on: runs without transfer keep their keys
+        params["transfer"] = {"min_score": cfg.transfer, "unknown_score": cfg.transfer_unknown}
+        inputs["transfer"] = transfer.fingerprint
+    if ner_key is not None:
+        inputs["ner_model"] = ner_key
+    return runner.run("project", params, inputs, compute, components=[("projector", cfg.method)])
+
+
+def _ner_model(value: Any, labeller: tuple[str, Any] | None) -> tuple[Any, str | None]:
+    """(loader or None, fingerprint or None) of a ``ner_model`` projector parameter that names a
+    model: ``labeller`` (the configured labeller as candidate source) or a saved model folder
+    (fingerprinted by content). Other values (``capitalisation``) pass through as parameters."""
+    from projner.project.tagger_candidates import TaggerCandidates, folder_digest
+
+    if value == "labeller":
+        if labeller is None:
+            raise ProjnerError(E.E208, value=value, needs="a labeller: it means the configured labeller of translate-train/translate-test")
+        ident, load = labeller
+        return (lambda: TaggerCandidates(load(), name=f"labeller@{ident[:16]}")), ident
+    if isinstance(value, str) and Path(value).expanduser().is_dir():
+        return None, folder_digest(Path(value).expanduser())
+    return None, None
 
 
 class ProjectedChain(NamedTuple):
@@ -219,11 +268,13 @@ def label_align_project(runner: StepRunner, cfg: Any, src: Sequence[Sequence[str
     extra = tuple(load_parallel(e, cfg.lang, cfg.data) for e in cfg.aligner.extra)
     labeller = labeller_step(runner, cfg.labeller, cfg.data)
     labelled = label_step(runner, labeller, src, cfg.labels)
+    # model transfer: the same labeller on the target side (a cached label step keyed by the target tokens)
+    transfer = label_step(runner, labeller, tgt, cfg.labels) if cfg.projection.transfer is not None else None
     aligned = align_step(runner, cfg.aligner, src, tgt, extra)
     if cfg.aligner.back_translation != "none":
         aligned = back_translation_step(runner, cfg.aligner, translator, aligned, src, tgt, back_side=back_side,
                                         src_lang=src_lang, tgt_lang=cfg.lang, extra=extra)
-    projected = project_step(runner, cfg.projection, labelled, tgt, aligned)
+    projected = project_step(runner, cfg.projection, labelled, tgt, aligned, transfer=transfer, labeller=labeller)
     return ProjectedChain(extra, labeller, labelled, aligned, projected)
 
 

@@ -30,18 +30,20 @@ def strip_leading_determiners(sentences: Sequence[Sentence]) -> tuple[tuple[Sent
     return tuple(out), n
 
 
+def looks_like_name(tokens: Sequence[str], i: int) -> bool:
+    """Whether word ``i`` looks like a name by its case: capitalised (an upper-case letter then a
+    lower-case one), not the first word and not right after sentence punctuation or a
+    quote/bracket. The one definition the ``complete-caps`` filter and the ``caps`` rule of
+    :mod:`projner.project.partial` share."""
+    t = tokens[i]
+    return i > 0 and len(t) >= 2 and t[0].isupper() and t[1].islower() and tokens[i - 1] not in SENTENCE_STARTERS
+
+
 def stray_capitalised(sentence: Sentence) -> bool:
-    """Whether a word outside every span looks like a name: capitalised (an upper-case letter
-    then a lower-case one), not the first word and not right after sentence punctuation or a
-    quote/bracket."""
-    inside = {i for sp in sentence.spans for i in range(sp.start, sp.end)}
-    toks = sentence.tokens
-    for i, t in enumerate(toks):
-        if i == 0 or i in inside or len(t) < 2:
-            continue
-        if t[0].isupper() and t[1].islower() and toks[i - 1] not in SENTENCE_STARTERS:
-            return True
-    return False
+    """Whether a word outside every span :func:`looks_like_name`; a word of unknown tag
+    (``Sentence.unknown``, partial labels) is not trained as O and does not count."""
+    known_o = set(range(len(sentence))) - {i for sp in sentence.spans for i in range(sp.start, sp.end)} - set(sentence.unknown)
+    return any(looks_like_name(sentence.tokens, i) for i in sorted(known_o))
 
 
 SENTENCE_STARTERS = frozenset({".", "!", "?", ":", ";", '"', "“", "‘", "'", "(", "[", "«", "-", "–", "—", "…"})

@@ -37,6 +37,7 @@ from projner.project.candidates import (
     build_candidates,
 )
 from projner.project.matching_stats import MatchingStats
+from projner.project.tagger_candidates import candidate_model
 from projner.project.scores import (
     AlignmentScorer,
     FusionScorer,
@@ -130,10 +131,7 @@ class CandidateProjector:
     ):
         if method not in METHODS:
             raise ProjnerError(E.E121, method=method, known=", ".join(METHODS))
-        if isinstance(ner_model, str):
-            if ner_model not in BUILTIN_MODELS:
-                raise ProjnerError(E.E123, name="ner_model", needs=f"a CandidateModel object or one of: {', '.join(BUILTIN_MODELS)}")
-            ner_model = BUILTIN_MODELS[ner_model]()
+        ner_model = candidate_model(ner_model, BUILTIN_MODELS)  # a name, a model folder or a tagger object
         if solver not in SOLVERS:
             raise ProjnerError(E.E122, solver=solver, known=", ".join(SOLVERS))
         if method == "ner" and ner_model is None:
@@ -220,7 +218,8 @@ class CandidateProjector:
             if self.align_candidates:
                 cands.append("align-blocks")
         if self.use_model:
-            cands.append(f"model:{type(self.ner_model).__name__}")
+            sig = getattr(self.ner_model, "signature", None)
+            cands.append(f"model:{nest(sig()) if callable(sig) else type(self.ner_model).__name__}")
         comps = [nest(self._component_signature(k)) for k in sorted(self.weights) if self.weights[k] > 0]
         bounds = ";".join(f"{k}:{lo}-{hi}" for k, (lo, hi) in sorted(self.type_bounds.items())) if self.type_bounds else None
         return component_signature("method", self.method, solver=self.solver, candidates="+".join(cands),

@@ -95,7 +95,7 @@ def perturb(sentences: Sequence[Sentence], table: InflectionTable, rate: float, 
         if not ch:
             out.append(s)
         else:
-            out.append(Sentence(tuple(ch.get(i, t) for i, t in enumerate(s.tokens)), s.spans, s.id))
+            out.append(Sentence(tuple(ch.get(i, t) for i, t in enumerate(s.tokens)), s.spans, s.id, s.unknown))
     stats = PerturbStats(sentences=len(sentences), tokens=n_tok, entity_tokens=n_ent, in_table=n_in,
                          covered=len(covered), covered_in_entities=sum(1 for c in covered if c[2]),
                          eligible=len(eligible), replaced=len(chosen),
