@@ -8,7 +8,7 @@ export PROJNER_DATA ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test bench experiments clean check-docs
+.PHONY: venv demo test bench bench-masakhaner experiments clean check-docs
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,12 @@ check-docs:
 bench: venv
 	$(BIN)/projner models prepare e5-small
 	$(BIN)/python -m benchmarks.run --data $(PROJNER_DATA)
+
+# issue 15: the whole MasakhaNER 2.0 grid in one resumable run (six languages x {model transfer,
+# projection, gold} x {CRF, pcrf, fast tagger}); every step cached, a rerun resumes
+bench-masakhaner: venv
+	$(BIN)/projner models prepare e5-small
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_grid.yaml
 
 E5_TAGGER := $(HOME)/.cache/projner/models/e5-small-conll-tagger
 

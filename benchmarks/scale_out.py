@@ -7,7 +7,9 @@ Runs the ``projner.study.scale_out.v1`` study (records under ``--output``/runs, 
 are skipped on a rerun) and prints its markdown table: align+project pairs/s, pairs/s per core,
 the per-core ratio against the single process, pairs per CPU-second, end-to-end pairs/s and
 projection F1 against the synthetic gold. ``pharaoh`` projects the generator's gold links
-(projection alone); ``eflomal`` aligns (one model per shard on Ray).
+(projection alone); ``eflomal`` aligns (on Ray with shared priors where available, see
+:mod:`projner.scale.priors`). For the I/O side (workers reading and writing their own shards:
+CPU of all processes, driver memory, time to the first shard) see ``benchmarks/scale_io.py``.
 """
 
 from __future__ import annotations

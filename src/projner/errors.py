@@ -147,7 +147,6 @@ class E(str, Enum):
     E263 = "Shard rows cannot be read: {detail}."
     E264 = "Input format {fmt!r} cannot be read in byte ranges by scale-out (known: {known})."
     E265 = "eflomal priors for scale-out: {detail}."
-    E266 = "Shard output does not match its record ({detail}); it is recomputed on the next run."
 
 
 class ProjnerError(ValueError):

@@ -135,21 +135,21 @@ def test_a_worker_failure_names_the_shard(tmp_path, corpus, ray_cluster):
 
 
 def test_a_failing_shard_keeps_the_finished_ones(tmp_path, corpus, monkeypatch):
-    from projner.scale import execution
+    from projner.scale import worker
 
-    real = execution.process_shard
-    poisoned = corpus.tgt.read_text(encoding="utf-8").splitlines()[12].split()[0]
+    real = worker.process_pairs
+    poisoned = tuple(corpus.tgt.read_text(encoding="utf-8").splitlines()[12].split())
 
-    def flaky(payload, spec_json):
-        if json.dumps(poisoned) in payload:
+    def flaky(src, tgt, links, spec):
+        if any(t.tokens == poisoned for t in tgt):
             raise RuntimeError("worker lost")
-        return real(payload, spec_json)
+        return real(src, tgt, links, spec)
 
-    monkeypatch.setattr(execution, "process_shard", flaky)
+    monkeypatch.setattr(worker, "process_pairs", flaky)
     with pytest.raises(ProjnerError, match=r"\[E261\] Shard 2 \(pairs 11-15\).*worker lost"):
         align_project_local(corpus.src, corpus.tgt, tmp_path / "o", alignments=corpus.links, shard_size=5, progress=False)
     assert len(list((tmp_path / "o" / "shards").glob("*.json"))) >= 3  # the others are kept
-    monkeypatch.setattr(execution, "process_shard", real)
+    monkeypatch.setattr(worker, "process_pairs", real)
     res = align_project_local(corpus.src, corpus.tgt, tmp_path / "o", alignments=corpus.links, shard_size=5, progress=False)
     assert res.shards_computed < 5 and res.shards_reused + res.shards_computed == 5
 
@@ -293,18 +293,17 @@ def test_a_code_change_changes_the_shard_keys(tmp_path, corpus, monkeypatch):
 
 def test_an_engine_version_changes_the_shard_keys(monkeypatch):
     import projner.fingerprint as F
-    from projner.scale.shards import make_shards
+    from projner.scale.keys import range_key, shard_code_key
     from projner.scale.spec import ScaleSpec
-    from projner.types import Sentence
 
-    src = [Sentence(("John", "went"))] * 4
-    tgt = [Sentence(("John", "alienda"))] * 4
     spec = ScaleSpec(aligner="eflomal")
-    keys = [s.key for s in make_shards(src, tgt, None, spec, 2)]
-    assert keys == [s.key for s in make_shards(src, tgt, None, spec, 2)] and len(set(keys)) == 1  # same content, same key
+    content = {"rows": [0, 2], "src": {"blocks": ["d1"]}, "tgt": {"blocks": ["d2"]}}
+    key = range_key(shard_code_key(spec), content)
+    assert key == range_key(shard_code_key(spec), dict(content))  # same content, same key
+    assert key != range_key(shard_code_key(spec), {**content, "rows": [2, 4]})
     real = F.engine_version
     monkeypatch.setattr(F, "engine_version", lambda name: "99.0" if name == "eflomal" else real(name))
-    assert set(keys).isdisjoint(s.key for s in make_shards(src, tgt, None, spec, 2))
+    assert range_key(shard_code_key(spec), content) != key
 
 
 # ----------------------------------------------------------------------------- shard output = write_corpus (issue 14)
@@ -313,7 +312,7 @@ def test_an_engine_version_changes_the_shard_keys(monkeypatch):
 @pytest.mark.parametrize("out_format", ["conll", "jsonl"])
 def test_a_shard_with_an_empty_sentence_writes_what_write_corpus_writes(tmp_path, out_format):
     from projner.data.formats import write_corpus
-    from projner.scale.shards import encode_shard, process_shard
+    from projner.scale.shards import process_pairs
     from projner.scale.spec import ScaleSpec
     from projner.types import Sentence, Span
 
@@ -322,7 +321,7 @@ def test_a_shard_with_an_empty_sentence_writes_what_write_corpus_writes(tmp_path
     tgt = [Sentence(("Yohana", "anaishi", "Parisi"), (), "a"), Sentence((), (), "b"), Sentence(("Mariamu", "aliondoka"), (), "c")]
     links = [Alignment((Link(0, 0), Link(1, 1), Link(3, 2))), Alignment(()), Alignment((Link(0, 0), Link(1, 1)))]
     spec = ScaleSpec(aligner="pharaoh", out_format=out_format)
-    res = process_shard(encode_shard(src, tgt, links), spec.to_json())
+    res = process_pairs(src, tgt, links, spec)
     projected = [Sentence(tgt[0].tokens, (Span(0, 1, "PER"), Span(2, 3, "LOC")), "a"), tgt[1],
                  Sentence(tgt[2].tokens, (Span(0, 1, "PER"),), "c")]
     want = tmp_path / f"want.{out_format}"

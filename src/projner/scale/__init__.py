@@ -1,4 +1,5 @@
-"""Scale-out: align and project millions of sentence pairs in shards on a Ray cluster (issue 8).
+"""Scale-out: align and project millions of sentence pairs in shards on a Ray cluster (issues 8, 16):
+workers read their own byte ranges of the inputs and write their own shard files.
 
 Ray is optional (``pip install projner[scale]``) and imported only when a Ray run starts;
 everything else here works without it.

@@ -1,5 +1,5 @@
-"""Computing shards: on Ray (a Ray Data ``map``, one row and one block per shard) or one after
-the other in this process. A shard's failure comes back as data; the driver raises E261 for it.
+"""Running tasks: on Ray (one task per block or shard, spread over the nodes) or one after the
+other in this process. A shard's failure comes back as data; the driver raises E261 for it.
 
 Ray is optional (``projner[scale]``) and imported only here, when a Ray run starts.
 """
@@ -8,36 +8,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
-from projner.scale.shards import Shard, process_shard
 
 
 def import_ray():
-    """The ``ray`` module (with Ray Data), or E020 naming the ``projner[scale]`` extra."""
+    """The ``ray`` module, or E020 naming the ``projner[scale]`` extra. (Ray core tasks only: the
+    data never travels through Ray, so Ray Data and its Arrow blocks are not needed.)"""
     try:
         import ray
-        import ray.data  # noqa: F401
     except ImportError as exc:
         raise ProjnerError(E.E020, package=str(getattr(exc, "name", None) or "ray"), hint="projner[scale]") from None
     return ray
-
-
-def _safe_process(index: int, key: str, payload: str, spec_json: str) -> dict:
-    """One shard's outputs, or its error as data (the driver raises E261 naming the shard)."""
-    try:
-        res = process_shard(payload, spec_json)
-        res["error"] = ""
-    except Exception as exc:
-        res = {"pharaoh": "", "projected": "", "stats": "{}", "signature": "", "seconds": 0.0, "cpu_seconds": 0.0,
-               "error": f"{type(exc).__name__}: {exc}"}
-    return {"index": index, "key": key, **res}
-
-
-def _ray_row(row: dict, spec_json: str) -> dict:
-    """The Ray Data map function: one row = one shard."""
-    return _safe_process(int(row["index"]), row["key"], row["payload"], spec_json)
 
 
 @dataclass
@@ -77,22 +60,23 @@ class RayCluster:
             self.ray.shutdown()
 
 
-def run_ray(todo: Sequence[Shard], spec_json: str) -> Iterator[dict]:
-    """The shards' outputs from Ray workers (in a :class:`RayCluster` session), as they finish."""
-    import ray.data
+def run_ray(fn: Callable[..., dict], calls: Sequence[tuple], *, spread: bool = True) -> Iterator[dict]:
+    """``fn(*args)`` for every ``args`` in ``calls`` as Ray tasks (one CPU each, spread over the
+    nodes), in a :class:`RayCluster` session; results as they finish. Arguments and results are
+    small (byte offsets, records): the data stays in the files the tasks read and write."""
+    import ray
 
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.print_on_execution_start = False
-    items = [{"index": s.index, "key": s.key, "payload": s.payload} for s in todo]
-    # one block per shard, so every shard is its own task and the cluster's CPUs share them
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map(_ray_row, fn_kwargs={"spec_json": spec_json}, num_cpus=1)
-    for row in ds.iter_rows():
-        yield dict(row)
+    opts: dict[str, Any] = {"num_cpus": 1, "max_retries": 1}
+    if spread:
+        opts["scheduling_strategy"] = "SPREAD"
+    remote = ray.remote(**opts)(fn)
+    pending = [remote.remote(*args) for args in calls]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
 
 
-def run_local(todo: Sequence[Shard], spec_json: str) -> Iterator[dict]:
-    """The shards' outputs computed in this process, one after the other."""
-    for s in todo:
-        yield _safe_process(s.index, s.key, s.payload, spec_json)
+def run_local(fn: Callable[..., dict], calls: Sequence[tuple]) -> Iterator[dict]:
+    """The same calls in this process, one after the other."""
+    for args in calls:
+        yield fn(*args)

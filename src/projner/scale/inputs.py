@@ -1,4 +1,4 @@
-"""Reading a scale-out run's inputs on the driver: labelled source, target tokens, optional Pharaoh links."""
+"""Reading a scale-out run's inputs whole, in this process (the study's single-process reference)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Inputs:
     tgt: tuple[Sentence, ...]
     links: tuple[Alignment, ...] | None
     reports: tuple[str, ...]
+    paths: tuple[str, str, str | None] | None = None  # src, tgt, links: the files read (the Ray path reads them again)
 
 
 def read_inputs(src: str | os.PathLike, tgt: str | os.PathLike, *, alignments: str | os.PathLike | None = None,
@@ -39,4 +40,5 @@ def read_inputs(src: str | os.PathLike, tgt: str | os.PathLike, *, alignments: s
     if alignments is not None:
         links = read_pharaoh(alignments)
         check_alignments(links, s.sentences, t.sentences, path=str(alignments), src_path=str(src), tgt_path=str(tgt))
-    return Inputs(tuple(src_sents), tuple(x.unlabelled() for x in t.sentences), links, (s.report.summary(), t.report.summary()))
+    return Inputs(tuple(src_sents), tuple(x.unlabelled() for x in t.sentences), links, (s.report.summary(), t.report.summary()),
+                  (str(src), str(tgt), None if alignments is None else str(alignments)))

@@ -61,7 +61,7 @@ class ScaleResult:
     shards_computed: int
     shards_reused: int
     cores: float  # CPUs the work could use (Ray cluster CPUs; 1 for one process)
-    read_seconds: float
+    read_seconds: float  # planning: cutting the inputs and indexing their blocks (in tasks)
     init_seconds: float  # starting/connecting to Ray
     compute_seconds: float  # align + project of the computed shards (wall, incl. Ray scheduling)
     write_seconds: float
@@ -71,6 +71,9 @@ class ScaleResult:
     aligner_stats: Mapping[str, int]
     signature: str
     address: str | None = None
+    first_shard_seconds: float = 0.0  # from the first shard task's start to the first finished shard
+    nodes: Mapping[str, int] = field(default_factory=dict)  # computed shards per Ray node id ("local": in-process)
+    manifest: str = ""  # OUT/manifest.json
 
     @property
     def pairs_per_s(self) -> float:

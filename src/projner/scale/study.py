@@ -3,7 +3,7 @@
 On a synthetic corpus (:mod:`projner.scale.synthetic`, gold target entities and gold links),
 align + project the same pairs with the single-process path (``align_corpus`` +
 ``project_corpora`` over the whole corpus, the code of ``projner align``/``projner project``)
-and with the Ray path (:func:`projner.scale.distributed.run_shards`) on a given number of CPUs,
+and with the Ray path (:func:`projner.scale.distributed.align_project`: workers read the files) on a given number of CPUs,
 side by side, and record throughput (pairs/s, pairs/s per core, pairs per CPU-second) and the
 projection F1 against the synthetic gold. The corpus is read once per size and aligner; reading
 is timed separately and shared by the runs.
@@ -13,7 +13,7 @@ Config (every key optional)::
     study: scale_out
     sizes: [100000, 1000000]       # synthetic pairs
     seed: 0
-    shard_size: 100000             # pairs per Ray shard (eflomal: one model per shard)
+    shard_size: 100000             # pairs per Ray shard (eflomal: shared priors, or one model per shard)
     num_cpus: [2]                  # Ray runs: local clusters of these many CPUs
     address: null                  # or "auto"/"ray://HOST:10001": a real cluster (num_cpus ignored)
     single: true                   # also the single-process run
@@ -40,7 +40,7 @@ from typing import Any, Mapping, Sequence
 
 from projner.registry import studies
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, read_run, write_run
-from projner.scale.distributed import run_shards
+from projner.scale.distributed import align_project
 from projner.scale.inputs import read_inputs
 from projner.scale.shards import cpu_time
 from projner.scale.spec import ScaleSpec
@@ -91,11 +91,16 @@ def single_process(inputs, out: Path, spec) -> dict:
 
 
 def ray_process(inputs, out: Path, spec, *, num_cpus: int | None, address: str | None, shard_size: int) -> dict:
-    """The Ray path on the same inputs (fresh: earlier shards of this run are removed)."""
+    """The Ray path on the same files (fresh: earlier shards of this run are removed); the workers
+    read the files themselves (``inputs.paths``)."""
     c0 = cpu_time()
     t0 = time.perf_counter()
-    res = run_shards(inputs, out, spec, shard_size=shard_size, use_ray=True, num_cpus=num_cpus, address=address,
-                     progress=False)
+    src, tgt, links = inputs.paths
+    pharaoh = spec.aligner == "pharaoh"
+    res = align_project(src, tgt, out, use_ray=True, aligner=None if pharaoh else spec.aligner,
+                        aligner_params=None if pharaoh else dict(spec.aligner_params), alignments=links if pharaoh else None,
+                        method=spec.method, projector_params=dict(spec.projector_params), out_format=spec.out_format,
+                        shard_size=shard_size, num_cpus=num_cpus, address=address, progress=False)
     # workers' CPU (incl. eflomal) + the driver's own (encoding shards, writing outputs)
     return {"compute_seconds": res.compute_seconds, "run_seconds": time.perf_counter() - t0,
             "init_seconds": res.init_seconds, "cpu_seconds": res.cpu_seconds + (cpu_time() - c0), "cores": res.cores,
@@ -243,7 +248,8 @@ def markdown(runs: Sequence[dict]) -> str:
             "| CPU s (all / align+project) | pairs/CPU-s | end-to-end pairs/s | F1 | load |")
     lines = ["# Scale-out: single process vs Ray", "",
              "Synthetic English→xx corpus (`projner.scale.synthetic`); `gold links` = the generator's alignment "
-             "(projection alone), otherwise the aligner runs (one model per shard on Ray). pairs/s = pairs / "
+             "(projection alone), otherwise the aligner runs (on Ray: shared priors where available, else one model "
+             "per shard). pairs/s = pairs / "
              "align+project wall time (Ray: from the first task to the last shard written, cluster start excluded); "
              "end-to-end adds reading the inputs (once, shared) and, for Ray, starting the cluster; pairs/CPU-s "
              "counts all CPU time of the run: driver, workers, eflomal and, for Ray, the Ray processes the driver reaped at shutdown (less load-dependent than wall time); align+project CPU is the shard work alone (Ray workers incl. eflomal). Load = 1-minute "
