@@ -436,17 +436,39 @@ def make_key(kind: str, params: Any, inputs: Mapping[str, str], *, code: Iterabl
         else:
             fns.append(c)
     full_names = []
+    file_params: set[str] = set()
     for registry, name in components:
         full = registry.resolve(name)
         full_names.append(full)
         modules += package_modules(registry.get(full).__module__)
+        file_params.update(getattr(registry.get(full), "content_params", ()))
     for m in dict.fromkeys(modules):
         k, v = module_hash(m)
         hashes[k] = v
     hashes.update(function_code(*fns))
     wanted = list(engines) + [e for m in dict.fromkeys(modules) for e in ENGINES.get(m, ())]
-    return Key(kind, canon(params), dict(inputs), hashes, tuple(sorted(set(full_names))),
+    return Key(kind, canon(params), {**inputs, **content_inputs(params, file_params)}, hashes, tuple(sorted(set(full_names))),
                {e: engine_version(e) for e in sorted(set(wanted))}, version or _projner_version())
+
+
+def content_inputs(params: Any, names: Iterable[str]) -> dict[str, str]:
+    """``{"file:KEY.PATH": sha256 or "missing"}`` of each path-valued parameter named in ``names`` (a factory's
+    ``content_params``: eflomal's ``priors``) anywhere in ``params``: a file changed in place changes the key."""
+    out: dict[str, str] = {}
+    todo: list[tuple[str, Any]] = [("", canon(params))] if names else []
+    while todo:
+        where, obj = todo.pop()
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+        for k, v in items:
+            path = f"{where}.{k}".lstrip(".")
+            if k in names and isinstance(v, str):
+                try:
+                    out[f"file:{path}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
+                except OSError:
+                    out[f"file:{path}"] = "missing"
+            else:
+                todo.append((path, v))
+    return out
 
 
 def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -474,5 +496,5 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return out
 
 
-__all__ = ["ENGINES", "KEY_FORMAT", "Key", "canon", "changes", "engine_version", "function_code", "hash_json",
+__all__ = ["ENGINES", "KEY_FORMAT", "Key", "canon", "changes", "content_inputs", "engine_version", "function_code", "hash_json",
            "make_key", "module_hash", "package_modules"]

@@ -32,6 +32,13 @@ aligned in windows: all but pairs with an empty side) and ``long_pair_windows`` 
 The eflomal binary runs in a child process that dies with this one (``_proc.run_child``), on
 files in one temp folder per run that is removed afterwards; folders left by killed runs are
 removed at the start of the next run (``stale_tmp_removed``).
+
+``priors`` (a file made by :func:`projner.align.priors.train_priors` or ``eflomal-makepriors``):
+eflomal starts every run from these statistics of a larger corpus (see :mod:`projner.align.priors`),
+so a small run (a shard) aligns rare words as the whole corpus taught. The file is read and checked
+once, when the aligner is made; its sha256 enters :meth:`EflomalAligner.signature` and, through
+``make_eflomal.content_params``, every cache key that holds the aligner's parameters.
+``priors_lex_used`` counts the lexical priors whose two words occur in a run.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from typing import Sequence
 
 from projner.align._proc import remove_stale, run_child, run_dir
 from projner.align.base import check_parallel
+from projner.align.priors import LoadedPriors, load_priors
 from projner.align.symmetrize import SYM_METHODS, symmetrize
 from projner.data.formats import parse_pharaoh_line
 from projner.errors import E, ProjnerError
@@ -83,7 +91,9 @@ class EflomalAligner:
     extra_tgt: Sequence[Tokens] = ()
     copy_dictionary: bool = True
     quiet: bool = True
+    priors: str | None = None  # a priors file (projner align-priors): read once, here
     stats: Counter = field(default_factory=Counter, init=False, repr=False)
+    _priors: LoadedPriors | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.sym not in SYM_METHODS:
@@ -97,12 +107,16 @@ class EflomalAligner:
         ):
             raise ProjnerError(E.E018, detail=f"n_iterations must be 3 non-negative integers, not {self.n_iterations!r}")
         check_parallel(self.extra_src, self.extra_tgt, "extra source", "extra target")
+        if self.priors is not None:
+            self.priors = os.fspath(self.priors)
+            self._priors = load_priors(self.priors, prefix_len=self.prefix_len, suffix_len=self.suffix_len)
 
     def signature(self) -> str:
         return component_signature(
             "aligner", f"eflomal-{_eflomal_version()}", model=self.model, sym=self.sym, samplers=self.n_samplers,
             runs=self.runs, stem=f"{self.prefix_len},{self.suffix_len}", extra=len(self.extra_src),
             copy_dict=self.copy_dictionary, long=f"windows{WINDOW}", seeded=False,
+            priors=self._priors.sha256[:16] if self._priors is not None else None,
         )
 
     def align_directional(
@@ -181,9 +195,12 @@ class EflomalAligner:
             self.stats["stale_tmp_removed"] += removed
         with run_dir(TMP_PREFIX) as tmp:
             paths = {name: os.path.join(tmp, name) for name in ("source", "target", "fwd", "rev", "stderr")}
-            self._write_input(plan, paths["source"], paths["target"])
+            paths["priors"] = os.path.join(tmp, "priors") if self._priors is not None else None
+            self._write_input(plan, paths["source"], paths["target"], paths["priors"])
             args = [_binary(), "-m", str(self.model), "-s", paths["source"], "-t", paths["target"],
                     "-n", str(self.n_samplers), "-N", str(self.null_prior)]
+            if paths["priors"] is not None:
+                args += ["-p", paths["priors"]]
             for k, n in enumerate(self._iterations(n_lines)[: self.model], 1):
                 args += [f"-{k}", str(n)]
             if self.quiet:
@@ -203,16 +220,20 @@ class EflomalAligner:
                     self._collect(plan, paths[name], out, f"eflomal-{name}")
         return fwd_out, rev_out
 
-    def _write_input(self, plan: "_Plan", src_path: str, tgt_path: str) -> None:
-        """eflomal's own encoder (lowercasing, prefix/suffix stemming, vocabulary) writes the input files."""
+    def _write_input(self, plan: "_Plan", src_path: str, tgt_path: str, priors_path: str | None = None) -> None:
+        """eflomal's own encoder (lowercasing, prefix/suffix stemming, vocabulary) writes the input
+        files, and the priors indexed by this run's vocabulary (as its ``prepare_files`` does)."""
         import eflomal
 
-        aligner = eflomal.Aligner(
-            source_prefix_len=self.prefix_len, source_suffix_len=self.suffix_len,
-            target_prefix_len=self.prefix_len, target_suffix_len=self.suffix_len,
-        )
         with open(src_path, "wb") as sf, open(tgt_path, "wb") as tf:
-            aligner.prepare_files(plan.src_lines, sf, plan.tgt_lines, tf, None, None)
+            s_index, _, _ = eflomal.to_eflomal_text_file(plan.src_lines, sf, self.prefix_len, self.suffix_len)
+            t_index, _, _ = eflomal.to_eflomal_text_file(plan.tgt_lines, tf, self.prefix_len, self.suffix_len)
+        if priors_path is not None and self._priors is not None:
+            with open(priors_path, "w", encoding="utf-8") as pf:
+                eflomal.to_eflomal_priors_file(self._priors.priors.as_eflomal(), s_index, t_index, pf)
+            with open(priors_path, encoding="utf-8") as pf:
+                header = pf.readline().split()
+            self.stats["priors_lex_used"] += int(header[2]) if len(header) > 2 else 0
 
     def _iterations(self, n_sentences: int) -> tuple[int, int, int]:
         """Iterations per model stage, computed as eflomal 2.0.0's ``align()`` does."""
@@ -353,3 +374,6 @@ def _eflomal_version() -> str:
 @aligners.register("projner.aligner.eflomal.v1")
 def make_eflomal(**params) -> EflomalAligner:
     return EflomalAligner(**params)
+
+
+make_eflomal.content_params = ("priors",)  # type: ignore[attr-defined]  # file parameters keyed by content (projner.fingerprint)

@@ -112,6 +112,7 @@ def align(
     runs: int = typer.Option(1, help="eflomal: independent runs, links kept by majority vote (eflomal takes no seed)."),
     samplers: int = typer.Option(3, help="eflomal: samplers per run."),
     stem: int = typer.Option(4, help="eflomal: truncate words to this prefix length (default 4: best on Europarl; 0 = whole words; eflomal always lowercases)."),
+    priors: Optional[Path] = typer.Option(None, "--priors", help="eflomal: start from these priors (projner align-priors; made with the same --stem)."),
     model: Optional[str] = typer.Option(None, help="Neural aligner: encoder folder or hub name."),
     layer: int = typer.Option(7, help="Neural aligner: encoder layer (0 = embeddings)."),
     pooling: str = typer.Option("mean", help="Neural aligner: subword pooling into words: mean, first, subword."),
@@ -130,8 +131,10 @@ def align(
     from projner.pipeline.files import align_files
 
     import_aligner(aligner)  # a missing optional dependency (E020) fails before the inputs are read
+    if priors is not None and aligner != "eflomal":
+        raise typer.BadParameter("priors are for the eflomal aligner", param_hint="'--priors'")
     if aligner == "eflomal":
-        params = dict(sym=sym, runs=runs, n_samplers=samplers, prefix_len=stem)
+        params = dict(sym=sym, runs=runs, n_samplers=samplers, prefix_len=stem, priors=str(priors) if priors else None)
     else:
         params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device,
                       pooling=pooling, precision=precision, cache_dir=str(cache_dir) if cache_dir else None, progress=not quiet)
@@ -320,6 +323,7 @@ OPTIONAL_COMMANDS = (
     ("projner.cli.translate_cmd", _mount_register),
     ("projner.cli.scale", _mount_register),
     ("projner.cli.pipelines", _mount_register),
+    ("projner.cli.align_priors", _mount_register),
     ("projner.cli.experiment", _mount_experiment),
 )
 
