@@ -306,3 +306,32 @@ def test_stale_run_folders(tmp_path):
     with _proc.run_dir("projner-eflomal", str(tmp_path)) as run:
         assert os.path.basename(run).startswith(f"projner-eflomal-pid{os.getpid()}-") and not _proc.is_stale(run)
     assert not os.path.exists(run)
+
+
+def test_name_prefix_strips_bantu_class_prefixes_only():
+    from projner.align.eflomal import strip_name_prefix
+
+    assert [strip_name_prefix(w) for w in ("uMandela", "eThekwini", "waseReservoir", "kwaZulu-Natal")] == \
+        ["Mandela", "Thekwini", "Reservoir", "Zulu-Natal"]
+    assert [strip_name_prefix(w) for w in ("Mandela", "umuntu", "ANC", "uANC", "abcdefgHij", "e")] == \
+        ["Mandela", "umuntu", "ANC", "uANC", "abcdefgHij", "e"]
+
+
+def test_name_prefix_lets_the_copy_dictionary_link_prefixed_names():
+    from projner.align.eflomal import EflomalAligner
+
+    names = ["Mandela", "Kaunda", "Zuma", "Nkosi", "Shembe", "Mbeki", "Sisulu", "Tambo"]
+    src, tgt = [], []
+    for k in range(40):
+        a, b = names[k % 8], names[(k * 3 + 1) % 8]
+        src.append(["yesterday", a, "met", b, "in", "town"])
+        tgt.append(["izolo", "u" + a, "uhlangane", "no" + b, "edolobheni"])
+    plain = EflomalAligner(sym="intersection", copy_dictionary=True, prefix_len=4)
+    fixed = EflomalAligner(sym="intersection", copy_dictionary=True, prefix_len=4, name_prefix=True)
+    ok = lambda als: sum((1, 1) in a.pairs and (3, 3) in a.pairs for a in als)  # noqa: E731
+    with_prefix = ok(fixed.align(src, tgt))
+    assert with_prefix >= 36  # names link to their prefixed forms in (almost) every pair
+    assert fixed.stats["name_prefix_words"] == 80
+    assert "name-prefix:" in fixed.signature() and "name-prefix" not in plain.signature()
+    with pytest.raises(ProjnerError):
+        EflomalAligner(name_prefix=True, priors="/nonexistent")

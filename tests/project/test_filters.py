@@ -28,3 +28,13 @@ def test_downsample_empty_keeps_every_sentence_with_entities():
     kept, dropped = downsample_empty(sents, 0.5)
     assert sum(1 for s in kept if s.spans) == 3 and dropped == 6 - sum(1 for s in kept if not s.spans)
     assert sum(1 for s in kept if not s.spans) == 3
+
+
+def test_prefixed_names_look_like_names_even_first_in_the_sentence():
+    from projner.project.filters import looks_like_name
+
+    toks = ("uKaunda", "uthe", "eThekwini", "kuhle", "Mxolisi", "wasePitoli", "iPhone", "e", "ANC")
+    flags = [looks_like_name(toks, i) for i in range(len(toks))]
+    assert flags == [True, False, True, False, True, True, True, False, False]
+    # a plain capitalised first word is still not a name by its case
+    assert not looks_like_name(("Umuntu", "uhamba"), 0)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,6 +71,16 @@ TMP_PREFIX = "projner-eflomal"
 _STRONG_PUNCT = frozenset(".!?;:。！？；：।॥؟؛…")
 
 
+_NAME_PREFIX = re.compile(r"^[a-z]{1,6}(?=[A-Z][a-z])")
+
+
+def strip_name_prefix(word: str) -> str:
+    """``uMandela`` → ``Mandela``, ``eThekwini`` → ``Thekwini``, ``waseReservoir`` → ``Reservoir``:
+    a lower-case class prefix (1–6 letters) glued to a capitalised name, as Bantu languages
+    (Zulu, Xhosa …) write locatives, possessives and person prefixes. Other words are unchanged."""
+    return _NAME_PREFIX.sub("", word, count=1)
+
+
 def _line(tokens: Tokens) -> str:
     # eflomal splits on whitespace: keep one field per token whatever the token holds
     return " ".join("_" if not t.strip() else "".join(t.split()) for t in tokens)
@@ -92,6 +103,8 @@ class EflomalAligner:
     copy_dictionary: bool = True
     quiet: bool = True
     priors: str | None = None  # a priors file (projner align-priors): read once, here
+    # align uMandela/eThekwini as Mandela/Thekwini (stemming, copy dictionary): for Bantu languages
+    name_prefix: bool = False
     stats: Counter = field(default_factory=Counter, init=False, repr=False)
     _priors: LoadedPriors | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -107,6 +120,8 @@ class EflomalAligner:
         ):
             raise ProjnerError(E.E018, detail=f"n_iterations must be 3 non-negative integers, not {self.n_iterations!r}")
         check_parallel(self.extra_src, self.extra_tgt, "extra source", "extra target")
+        if self.priors is not None and self.name_prefix:
+            raise ProjnerError(E.E018, detail="priors and name_prefix together: the priors were made from unstripped words")
         if self.priors is not None:
             self.priors = os.fspath(self.priors)
             self._priors = load_priors(self.priors, prefix_len=self.prefix_len, suffix_len=self.suffix_len)
@@ -117,6 +132,7 @@ class EflomalAligner:
             runs=self.runs, stem=f"{self.prefix_len},{self.suffix_len}", extra=len(self.extra_src),
             copy_dict=self.copy_dictionary, long=f"windows{WINDOW}", seeded=False,
             priors=self._priors.sha256[:16] if self._priors is not None else None,
+            name_prefix=True if self.name_prefix else None,
         )
 
     def align_directional(
@@ -152,6 +168,10 @@ class EflomalAligner:
     def _plan(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> "_Plan":
         """eflomal's input lines (long pairs split into windows) and where each requested piece goes."""
         st = self.stats
+        if self.name_prefix:  # one word for one word: links keep their indices
+            strip = lambda side: [[strip_name_prefix(w) for w in toks] for toks in side]  # noqa: E731
+            st["name_prefix_words"] += sum(1 for side in (src, tgt) for toks in side for w in toks if strip_name_prefix(w) != w)
+            src, tgt = strip(src), strip(tgt)
         keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if len(s) and len(t)]
         st["empty_input_pairs"] += len(src) - len(keep)
         st["long_pairs"] += sum(1 for s, t in zip(src, tgt) if max(len(s), len(t)) > MAX_TOKENS)
@@ -169,6 +189,8 @@ class EflomalAligner:
         st["extra_pairs_used"] += len(extra)
         for i in extra:
             s, t = self.extra_src[i], self.extra_tgt[i]
+            if self.name_prefix:
+                s, t = [strip_name_prefix(w) for w in s], [strip_name_prefix(w) for w in t]
             pieces = windows(s, t)
             if len(pieces) > 1:
                 st["long_extra_pairs_windowed"] += 1

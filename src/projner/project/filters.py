@@ -6,6 +6,8 @@ entities, the completeness filters and entity-free down-sampling (``ProjectionCo
 
 from __future__ import annotations
 
+import re
+
 from typing import Sequence
 
 from projner.data.datasets import evenly
@@ -30,12 +32,18 @@ def strip_leading_determiners(sentences: Sequence[Sentence]) -> tuple[tuple[Sent
     return tuple(out), n
 
 
+_PREFIXED_NAME = re.compile(r"^[a-z]{1,6}[A-Z][a-z]")
+
+
 def looks_like_name(tokens: Sequence[str], i: int) -> bool:
     """Whether word ``i`` looks like a name by its case: capitalised (an upper-case letter then a
     lower-case one), not the first word and not right after sentence punctuation or a
-    quote/bracket. The one definition the ``complete-caps`` filter and the ``caps`` rule of
+    quote/bracket; or, anywhere, a lower-case prefix of 1–6 letters glued to a capitalised word
+    (``uMandela``, ``eThekwini``: Zulu/Xhosa class prefixes; the capital is not a sentence's). The one definition the ``complete-caps`` filter and the ``caps`` rule of
     :mod:`projner.project.partial` share."""
     t = tokens[i]
+    if _PREFIXED_NAME.match(t):  # uMandela, eThekwini: a class prefix glued to a name (Bantu languages)
+        return True
     return i > 0 and len(t) >= 2 and t[0].isupper() and t[1].islower() and tokens[i - 1] not in SENTENCE_STARTERS
 
 
