@@ -147,6 +147,7 @@ class E(str, Enum):
     E263 = "Shard rows cannot be read: {detail}."
     E264 = "Input format {fmt!r} cannot be read in byte ranges by scale-out (known: {known})."
     E265 = "eflomal priors for scale-out: {detail}."
+    E266 = "Parquet input for scale-out: {detail}."
 
 
 class ProjnerError(ValueError):

@@ -252,4 +252,9 @@ def test_shared_priors_are_trained_once_on_a_deterministic_sample(tmp_path, monk
     assert (again, sha2) == (params, sha) and len(calls) == 1 and rows[1] == rows[0]  # same sample, file reused
     none, no_sha = scale_priors.prepare_priors(given, priors=None, sample=0, n=1000, read_sample=read_sample,
                                                out_dir=tmp_path, log=lambda m: None)
-    assert none == given and no_sha is None
+    assert none == given and no_sha == {}
+    import hashlib
+    from pathlib import Path
+
+    assert sha["sha256"] == hashlib.sha256(Path(params["priors"]).read_bytes()).hexdigest()
+    assert sha["source"] == "trained" and sha["sample"]["pairs"] == 50 and sha["sample"]["runs"] == [list(r) for r in rows[0]]

@@ -140,10 +140,10 @@ def test_a_failing_shard_keeps_the_finished_ones(tmp_path, corpus, monkeypatch):
     real = worker.process_pairs
     poisoned = tuple(corpus.tgt.read_text(encoding="utf-8").splitlines()[12].split())
 
-    def flaky(src, tgt, links, spec):
+    def flaky(src, tgt, links, spec, *first):  # first: the shard's first row (numbers Parquet rows)
         if any(t.tokens == poisoned for t in tgt):
             raise RuntimeError("worker lost")
-        return real(src, tgt, links, spec)
+        return real(src, tgt, links, spec, *first)
 
     monkeypatch.setattr(worker, "process_pairs", flaky)
     with pytest.raises(ProjnerError, match=r"\[E261\] Shard 2 \(pairs 11-15\).*worker lost"):

@@ -16,8 +16,8 @@ from projner.cli.options import GROUP, Projector, projector_options
     "min_ratio": "Heuristic: keep ranges with len(target)/len(source) >= this.",
 })
 def scale_cmd(
-    src: str = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like or JSONL): a path or an fsspec URL (s3://...)."),
-    tgt: str = typer.Option(..., "--tgt", help="Target sentences, line-parallel to --src (.txt, or CoNLL/JSONL: only tokens are used); path or URL."),
+    src: str = typer.Option(..., "--src", help="Labelled source sentences (CoNLL-like, JSONL or Parquet: tokens + ner_tags): a path or an fsspec URL (s3://...)."),
+    tgt: Optional[str] = typer.Option(None, "--tgt", help="Target sentences, line-parallel to --src (.txt, or CoNLL/JSONL/Parquet: only tokens are used); path or URL. Required unless a Parquet --src holds a tgt_tokens column."),
     out: Path = typer.Option(..., "--out", help="Output folder: alignments.pharaoh, projected.jsonl|conll, scale.json, shards/."),
     align: Optional[str] = typer.Option(None, "--align", help="Precomputed Pharaoh alignments (then no aligner runs); path or URL."),
     aligner: str = typer.Option("eflomal", help="Aligner when --align is not given: eflomal or neural."),
@@ -29,7 +29,7 @@ def scale_cmd(
     num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="Local cluster: CPUs to use (default: all)."),
     address: Optional[str] = typer.Option(None, "--address", help="Connect to a running Ray cluster (auto, or ray://HOST:10001) instead of starting one."),
     local: bool = typer.Option(False, "--local", help="No Ray: the same shards one after the other in this process."),
-    out_format: str = typer.Option("jsonl", "--format", help="Projected output: jsonl or conll."),
+    out_format: str = typer.Option("jsonl", "--format", "--output-format", help="Projected output: jsonl, conll or parquet (row, tokens, ner_tags, spans, unknown, alignment; with --no-concat OUT/dataset/ is a Parquet dataset)."),
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source labels first (e.g. conll->per-org-loc)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or reading reports."),
     no_concat: bool = typer.Option(False, "--no-concat", help="Leave the shards and OUT/manifest.json as the output (no alignments.pharaoh/projected.* concatenation)."),
@@ -59,9 +59,9 @@ def scale_cmd(
         priors=str(priors) if priors is not None else None, priors_sample=priors_sample,
     )
     if local:
-        res = align_project_local(str(src), str(tgt), str(out), shard_size=shard_size, **common)
+        res = align_project_local(str(src), tgt, str(out), shard_size=shard_size, **common)
     else:
-        res = align_project_distributed(str(src), str(tgt), str(out), shard_size=shard_size, num_cpus=num_cpus,
+        res = align_project_distributed(str(src), tgt, str(out), shard_size=shard_size, num_cpus=num_cpus,
                                         address=address, **common)
     typer.echo(res.summary(), err=True)
     typer.echo(json.dumps({"projection": res.projection, "pairs_per_s": round(res.pairs_per_s, 1),

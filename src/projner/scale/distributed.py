@@ -1,11 +1,13 @@
 """Align and project millions of sentence pairs in shards, on a Ray cluster or in one process.
 
-:func:`align_project_distributed` takes a labelled source file (CoNLL or JSONL), a line-parallel
-target file (text, CoNLL or JSONL) and an aligner or precomputed Pharaoh links (local paths or
+:func:`align_project_distributed` takes a labelled source file (CoNLL, JSONL or Parquet), a
+line-parallel target file (text, CoNLL, JSONL or Parquet; or the source's Parquet file itself,
+see :mod:`~projner.scale.parquet`) and an aligner or precomputed Pharaoh links (local paths or
 fsspec URLs) and writes, in the original order:
 
 * ``OUT/alignments.pharaoh``: one alignment line per pair,
-* ``OUT/projected.jsonl`` (or ``.conll``): the target sentences with the projected entities,
+* ``OUT/projected.jsonl`` (or ``.conll``, ``.parquet``): the target sentences with the projected
+  entities (``concat=False`` with Parquet: ``OUT/dataset/part-NNNNN.parquet`` instead),
 * ``OUT/scale.json``: counts, projection statistics, timings, throughput and the nodes used,
 * ``OUT/manifest.json`` and ``OUT/shards/``: the shards (see :mod:`~projner.scale.store`).
 
@@ -13,10 +15,17 @@ The driver never reads the corpus (:mod:`~projner.scale.plan`): it cuts every fi
 on record boundaries by seeking (O(one record) read per cut), index tasks count each block's
 records, and then every shard task reads its own rows of every file (a byte range from a
 checkpoint), aligns and projects them and writes its own shard files; only byte offsets go to
-the tasks and small records come back. The driver then writes the manifest (last, atomically)
+the tasks and small records come back (Parquet: blocks are row groups; the driver reads the
+footer only). The driver then writes the manifest (last, atomically)
 and concatenates the shard files into the outputs, 1 MiB at a time (``concat=False`` /
 ``--no-concat`` leaves the shards as the dataset the manifest describes). Memory on the driver is
 O(shards + blocks), independent of the corpus size.
+
+Why Ray core tasks (one per block or shard) and not Ray Data's ``read_text``/``map_batches``:
+here no payload goes through Ray's object store (offsets out, a small record back; workers read
+and write the files themselves), whereas Ray Data moves every row through it; and ``read_text``
+gives each file of a line-parallel pair blocks of its own, so pairing the rows again
+(``Dataset.zip``) realigns blocks through the object store too.
 
 ``address=None`` starts a local cluster (``ray.init(num_cpus=...)``) and stops it afterwards;
 ``address="auto"`` or ``"ray://HOST:10001"`` connects to a running cluster. Tasks run one per
@@ -68,7 +77,8 @@ from projner.scale.plan import index_file, input_format, layout, probe
 from projner.scale.priors import DEFAULT_PRIORS_SAMPLE, prepare_priors
 from projner.scale.ranges import DEFAULT_BLOCK_BYTES, file_size
 from projner.scale.spec import DEFAULT_SHARD_SIZE, SCALE_VERSION, ScaleResult, ScaleSpec
-from projner.scale.store import ShardStore, write_manifest
+from projner.scale.parquet import columns_for, concat_parquet, parquet_options, publish_dataset
+from projner.scale.store import ShardStore, shard_ext, write_manifest
 from projner.scale.store import concat as write_concat
 from projner.scale.worker import shard_task
 
@@ -108,6 +118,12 @@ def _read_sample(files: Mapping[str, Any], runs: Sequence[tuple[int, int]]) -> t
     return src, tgt
 
 
+def _parquet_columns(paths: Mapping[str, str], fmts: Mapping[str, str]) -> dict[str, dict]:
+    """The columns each Parquet input's workers read (from its footer); one file as source and target: a pair file."""
+    pair_file = fmts["tgt"] == "parquet" and paths["tgt"] == paths["src"]
+    return {role: columns_for(paths[role], role, pair_file) for role in ("src", "tgt") if fmts[role] == "parquet"}
+
+
 def _compute(todo: Sequence[dict], spec: ScaleSpec, run, progress: bool) -> tuple[dict, list[ProjnerError], float]:
     """Run the shard tasks: (records of the finished shards by key, failures, seconds to the first finished shard)."""
     from projner.log import progress_bar
@@ -143,7 +159,7 @@ def _spec(aligner: str | None, aligner_params, method: str, projector_params, ou
 
 def align_project(
     src: str | os.PathLike,
-    tgt: str | os.PathLike,
+    tgt: str | os.PathLike | None,
     out_dir: str | os.PathLike,
     *,
     use_ray: bool = True,
@@ -170,7 +186,8 @@ def align_project(
 ) -> ScaleResult:
     """Align (unless ``alignments`` gives Pharaoh links) and project in shards, on Ray (``use_ray``;
     ``num_cpus``, ``address``, ``runtime_env`` set it up) or in this process; see the module docstring.
-    ``concat=False`` leaves the shards and the manifest without the concatenated outputs."""
+    ``concat=False`` leaves the shards and the manifest without the concatenated outputs (with
+    ``out_format="parquet"``: plus ``OUT/dataset/``). ``tgt=None``: a Parquet ``src`` holds the targets too."""
     if shard_size is not None and shard_size < 1:
         raise ProjnerError(E.E260, detail=f"shard_size must be >= 1 (or None for one shard), got {shard_size}")
     if num_cpus is not None and num_cpus < 1:
@@ -187,7 +204,10 @@ def align_project(
     say = log or (lambda m: None)
     t_start = time.perf_counter()
     out = Path(out_dir)
-    paths = {"src": str(src), "tgt": str(tgt)} | ({"links": str(alignments)} if alignments is not None else {})
+    if tgt is None and input_format(str(src), src_format) != "parquet":
+        raise ProjnerError(E.E260, detail="a target file is needed (only a Parquet source may hold the targets too)")
+    paths = {"src": str(src), "tgt": str(src if tgt is None else tgt)} | (
+        {"links": str(alignments)} if alignments is not None else {})
     for p in paths.values():
         file_size(p)  # E018 naming a missing file, before starting Ray
     fmts = {"src": input_format(paths["src"], src_format), "tgt": input_format(paths["tgt"], tgt_format)}
@@ -200,7 +220,11 @@ def align_project(
         cores = session.cores() if session is not None else 1.0
         run = run_ray if session is not None else run_local
         t_index = time.perf_counter()
-        files = {role: index_file(paths[role], fmts[role], opts[role], run, block_bytes=block_bytes) for role in paths}
+        cols = _parquet_columns(paths, fmts)
+        for role, c in cols.items():
+            opts[role] = parquet_options(paths[role], role, c, opts[role], run)
+        files = {role: index_file(paths[role], fmts[role], opts[role], run, block_bytes=block_bytes,
+                                  columns=cols.get(role)) for role in paths}
         n = files["src"].n_records
         if files["tgt"].n_records != n:
             raise ProjnerError(E.E001, a=paths["src"], na=n, b=paths["tgt"], nb=files["tgt"].n_records)
@@ -208,15 +232,16 @@ def align_project(
             raise ProjnerError(E.E001, a=paths["links"], na=files["links"].n_records, b=paths["src"], nb=n)
         index_seconds = time.perf_counter() - t_index
         extra: dict[str, Any] = {}
-        if spec.aligner == "eflomal":
-            params, sha = prepare_priors(spec.aligner_params, priors=None if priors is None else str(priors),
-                                         sample=priors_sample, n=n, read_sample=lambda runs: _read_sample(files, runs),
-                                         out_dir=out, log=say)
-            if sha is not None:
+        priors_info: dict[str, Any] = {}
+        if spec.aligner == "eflomal":  # before the keys: they hash the priors file
+            params, priors_info = prepare_priors(spec.aligner_params, priors=None if priors is None else str(priors),
+                                                 sample=priors_sample, n=n, read_sample=lambda runs: _read_sample(files, runs),
+                                                 out_dir=out, log=say)
+            if priors_info:
                 spec = replace(spec, aligner_params=params)
-                extra["priors_sha256"] = sha
+                extra["priors_sha256"] = priors_info["sha256"]
         tasks = list(layout(files, n, shard_size, shard_code_key(spec), extra, str(out), label_map))
-        store = ShardStore(out / "shards")
+        store = ShardStore(out / "shards", ext=shard_ext(spec.out_format))
         done: dict[str, dict] = {}
         for t in tasks:
             rec = store.load(t["key"], t["n_pairs"])
@@ -240,13 +265,16 @@ def align_project(
     nodes: dict[str, int] = {}
     for r in (done[t["key"]] for t in todo):
         nodes[r.get("node_id", "local")] = nodes.get(r.get("node_id", "local"), 0) + 1
+    dataset = ""
+    if spec.out_format == "parquet" and not concat:
+        dataset = str(publish_dataset(out / "dataset", [store.paths(t["key"])[1] for t in tasks]))
     manifest = write_manifest(out, tasks, done, {"n_pairs": n, "format": spec.out_format, "shard_size": shard_size or n,
-                                                   "inputs": paths})
-    ext = "jsonl" if spec.out_format == "jsonl" else "conll"
-    al_path, out_path = out / "alignments.pharaoh", out / f"projected.{ext}"
+                                                   "inputs": paths, "priors": priors_info,
+                                                   **({"dataset": "dataset"} if dataset else {})})
+    al_path, out_path = out / "alignments.pharaoh", out / f"projected.{spec.out_format}"
     if concat:
         write_concat(al_path, [store.paths(t["key"])[0] for t in tasks])
-        write_concat(out_path, [store.paths(t["key"])[1] for t in tasks])
+        (concat_parquet if spec.out_format == "parquet" else write_concat)(out_path, [store.paths(t["key"])[1] for t in tasks])
     projection, al_stats = _merge_stats(recs)
     sigs = sorted({r["signature"].split("||")[0] for r in recs})
     proj_sig = recs[0]["signature"].split("||")[-1] if recs else ""
@@ -262,7 +290,7 @@ def align_project(
         write_seconds=time.perf_counter() - t_write, wall_seconds=time.perf_counter() - t_start,
         cpu_seconds=sum(done[k]["cpu_seconds"] for k in computed), projection=projection, aligner_stats=al_stats,
         signature=signature, address=address, first_shard_seconds=first_shard, nodes=dict(sorted(nodes.items())),
-        manifest=str(manifest),
+        manifest=str(manifest), priors=priors_info, dataset=dataset,
     )
     with atomic_write(out / "scale.json") as fh:
         json.dump(result.to_dict(), fh, indent=1, sort_keys=True)

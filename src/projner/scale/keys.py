@@ -18,7 +18,7 @@ from projner.fingerprint import Key, hash_json, make_key
 
 KIND = "scale-shard"
 SHARD_MODULES = ("projner.scale.shards", "projner.scale.spec", "projner.scale.worker", "projner.scale.ranges",
-                 "projner.scale.store", "projner.align.base", "projner.align.build", "projner.project.build",
+                 "projner.scale.parquet", "projner.scale.store", "projner.align.base", "projner.align.build", "projner.project.build",
                  "projner.evaluate.projection", "projner.data.formats", "projner.data.writing", "projner.data.schemes",
                  "projner.data.textio", "projner.data.labelmaps")
 KEY_CHARS = 32  # shard file names

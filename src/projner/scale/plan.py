@@ -34,10 +34,14 @@ def input_format(path: str, fmt: str | None, *, links: bool = False) -> str:
     """The format of an input: given, or from the extension (a URL's ``.txt`` is plain text)."""
     if links:
         return "pharaoh"
+    if fmt is None and str(path).endswith((".parquet", ".pq")):
+        return "parquet"
     got = fmt or (detect_format(path) if not is_url(path) else "jsonl" if str(path).endswith((".jsonl", ".json")) else
                   "txt" if str(path).endswith(".txt") else "conll")
+    if got == "parquet":
+        return got
     if got not in KINDS or got == "pharaoh":
-        raise ProjnerError(E.E264, file=str(path), fmt=got, known="conll, jsonl, txt")
+        raise ProjnerError(E.E264, file=str(path), fmt=got, known="conll, jsonl, txt, parquet")
     return got
 
 
@@ -46,7 +50,7 @@ def probe(path: str, fmt: str, options: ReadOptions) -> ReadOptions:
     scheme (CoNLL, JSONL; unless given) that the readers find on the file's first block (<= 1 MiB
     of whole records). Auto-detection therefore sees the first block, not the whole file: give
     ``options.scheme`` when a corpus' first MiB does not show its scheme."""
-    if fmt in ("txt", "pharaoh"):
+    if fmt in ("txt", "pharaoh", "parquet"):  # Parquet: projner.scale.parquet.parquet_options, in a task
         return options
     with open_binary(path) as fh:
         head = fh.read(PROBE_BYTES)
@@ -77,8 +81,9 @@ class FileIndex:
     options: dict
     block_first: tuple[int, ...]  # global row of each block's first record
     digests: tuple[str, ...]
-    checkpoints: tuple[tuple[int, int], ...]  # (global row, byte offset), increasing
+    checkpoints: tuple[tuple[int, int], ...]  # (global row, byte offset; Parquet: row group), increasing
     n_records: int
+    columns: dict | None = None  # Parquet: the columns a worker reads (projner.scale.parquet.columns_for)
 
     def locate(self, row: int) -> tuple[int, int]:
         """(byte offset of the nearest checkpoint at or before ``row``, records to skip from there)."""
@@ -94,10 +99,14 @@ class FileIndex:
 
 
 def index_file(path: str, fmt: str, options: ReadOptions, run: Callable[[Callable, Sequence[tuple]], Iterable[dict]],
-               *, block_bytes: int = DEFAULT_BLOCK_BYTES, stride: int = DEFAULT_STRIDE) -> FileIndex:
-    """Count and checkpoint the records of ``path``: the driver cuts, tasks (``run``) scan."""
+               *, block_bytes: int = DEFAULT_BLOCK_BYTES, stride: int = DEFAULT_STRIDE,
+               columns: dict | None = None) -> FileIndex:
+    """Count and checkpoint the records of ``path``: the driver cuts, tasks (``run``) scan.
+    Parquet: the driver reads the footer, tasks digest the row groups; ``columns`` the ones read."""
     from projner.scale.worker import scan_task
 
+    if fmt == "parquet":
+        return _index_parquet(path, options, run, block_bytes, columns)
     kind = KINDS[fmt]
     cuts = cut_points(path, kind, block_bytes)
     calls = [(path, a, b, kind, stride) for a, b in zip(cuts, cuts[1:])]
@@ -116,9 +125,25 @@ def index_file(path: str, fmt: str, options: ReadOptions, run: Callable[[Callabl
     return FileIndex(path, fmt, options_to_json(options), tuple(first), tuple(digests), tuple(cps), n)
 
 
+def _index_parquet(path: str, options: ReadOptions, run, block_bytes: int, columns: dict | None) -> FileIndex:
+    """A Parquet file's index: one block and one checkpoint (global row, row group) per row group."""
+    from projner.scale.parquet import index_parquet
+
+    rows, digests = index_parquet(path, run, block_bytes)
+    first, n = [], 0
+    for r in rows:
+        first.append(n)
+        n += r
+    cps = tuple((a, g) for g, a in enumerate(first)) or ((0, 0),)
+    return FileIndex(path, "parquet", options_to_json(options), tuple(first), tuple(digests), cps, n, dict(columns or {}))
+
+
 def file_range(ix: FileIndex, first: int, last: int) -> dict:
-    return {"path": ix.path, "fmt": ix.fmt, "options": ix.options, "start": list(ix.locate(first)),
-            "stop": None if last >= ix.n_records else list(ix.locate(last))}
+    out = {"path": ix.path, "fmt": ix.fmt, "options": ix.options, "start": list(ix.locate(first)),
+           "stop": None if last >= ix.n_records else list(ix.locate(last))}
+    if ix.columns is not None:
+        out.update(columns=ix.columns, first=first)
+    return out
 
 
 def layout(files: Mapping[str, FileIndex], n: int, shard_size: int | None, code_key: Any,
@@ -134,7 +159,7 @@ def layout(files: Mapping[str, FileIndex], n: int, shard_size: int | None, code_
         content: dict[str, Any] = {"rows": [first, last], "label_map": label_map, **dict(extra_key)}
         for role, ix in files.items():
             task[role] = file_range(ix, first, last)
-            content[role] = {"fmt": ix.fmt, "options": ix.options, "blocks": ix.blocks(first, last),
+            content[role] = {"fmt": ix.fmt, "options": ix.options, "columns": ix.columns, "blocks": ix.blocks(first, last),
                              "first_row_in_first_block": first - ix.block_first[bisect.bisect_right(ix.block_first, first) - 1]
                              if ix.block_first else 0}
         task["key"] = range_key(code_key, content)

@@ -64,9 +64,10 @@ def _sha256(path: Path) -> str:
 
 def prepare_priors(aligner_params: Mapping[str, Any], *, priors: str | None, sample: int, n: int,
                    read_sample: Callable[[list[tuple[int, int]]], tuple[list, list]], out_dir: Path,
-                   log: Callable[[str], None]) -> tuple[dict, str | None]:
-    """The eflomal parameters every shard uses (with ``priors`` set when there are priors) and the
-    priors' sha256 (None without priors). ``read_sample(runs)`` gives source and target tokens."""
+                   log: Callable[[str], None]) -> tuple[dict, dict]:
+    """The eflomal parameters every shard uses (with ``priors`` set when there are priors) and what
+    ``scale.json`` records of the priors (``{}`` without): sha256, path, source ("given" or
+    "trained") and, trained, the sample (pairs, runs of rows). ``read_sample(runs)`` gives source and target tokens."""
     params = dict(aligner_params)
     if priors is not None:
         path = Path(priors)
@@ -76,12 +77,12 @@ def prepare_priors(aligner_params: Mapping[str, Any], *, priors: str | None, sam
             raise ProjnerError(E.E265, file=str(path),
                                detail="this projner's eflomal aligner takes no priors (projner.align.priors missing)")
         params["priors"] = str(path.resolve())
-        return params, _sha256(path)
+        return params, {"sha256": _sha256(path), "path": str(path.resolve()), "source": "given", "sample": None}
     if sample <= 0:
-        return params, None
+        return params, {}
     if not aligner_takes_priors():
         log("no shared eflomal priors (projner.align.priors not available): every shard trains its own model")
-        return params, None
+        return params, {}
     from projner.align.priors import train_priors
 
     runs = sample_rows(n, sample)
@@ -93,4 +94,5 @@ def prepare_priors(aligner_params: Mapping[str, Any], *, priors: str | None, sam
         log(f"training eflomal priors on {len(src):,} sampled pairs -> {path}")
         train_priors(src, tgt, path, **params)
     params["priors"] = str(path.resolve())
-    return params, _sha256(path)
+    return params, {"sha256": _sha256(path), "path": str(path.resolve()), "source": "trained",
+                    "sample": {"pairs": len(src), "requested": sample, "runs": [list(r) for r in runs]}}

@@ -15,6 +15,7 @@ from typing import Sequence
 from projner.data.formats import check_alignments, format_pharaoh
 from projner.data.writing import format_corpus
 from projner.errors import E, ProjnerError
+from projner.scale.parquet import shard_table_bytes
 from projner.scale.spec import ScaleSpec
 from projner.types import Alignment, Sentence
 
@@ -26,8 +27,9 @@ def cpu_time() -> float:
 
 
 def process_pairs(src: Sequence[Sentence], tgt: Sequence[Sentence], links: Sequence[Alignment] | None,
-                  spec: ScaleSpec) -> dict:
-    """Align and project one shard's pairs; returns JSON-able outputs (the same in a worker or in-process)."""
+                  spec: ScaleSpec, first: int = 0) -> dict:
+    """Align and project one shard's pairs; returns JSON-able outputs (the same in a worker or in-process),
+    but ``projected`` is Parquet bytes with ``spec.out_format == "parquet"`` (rows numbered from ``first``)."""
     from projner.align.base import align_corpus
     from projner.align.build import build_aligner
     from projner.evaluate.projection import projection_stats
@@ -52,7 +54,8 @@ def process_pairs(src: Sequence[Sentence], tgt: Sequence[Sentence], links: Seque
              "per_type": {k: [a, b] for k, (a, b) in st.per_type.items()}, "aligner": aligner_stats}
     return {
         "pharaoh": "".join(format_pharaoh(a) + "\n" for a in als),
-        "projected": format_corpus(out, spec.out_format, spec.scheme),
+        "projected": shard_table_bytes(first, out, als, spec.scheme) if spec.out_format == "parquet"
+        else format_corpus(out, spec.out_format, spec.scheme),
         "stats": json.dumps(stats, sort_keys=True),
         "signature": f"{al_sig}||{projector.signature()}",
         "seconds": time.perf_counter() - t0,

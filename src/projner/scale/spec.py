@@ -10,7 +10,7 @@ from projner.errors import E, ProjnerError
 
 SCALE_VERSION = 1
 DEFAULT_SHARD_SIZE = 100_000
-OUT_FORMATS = ("jsonl", "conll")
+OUT_FORMATS = ("jsonl", "conll", "parquet")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class ScaleResult:
     first_shard_seconds: float = 0.0  # from the first shard task's start to the first finished shard
     nodes: Mapping[str, int] = field(default_factory=dict)  # computed shards per Ray node id ("local": in-process)
     manifest: str = ""  # OUT/manifest.json
+    priors: Mapping[str, Any] = field(default_factory=dict)  # eflomal: sha256, path, source (trained/given), sample
+    dataset: str = ""  # out_format "parquet" without concatenation: OUT/dataset/, one part file per shard
 
     @property
     def pairs_per_s(self) -> float:

@@ -19,8 +19,13 @@ from projner.data.textio import atomic_write
 MANIFEST_VERSION = 1
 
 
-def _write_text(path: Path, text: str) -> tuple[int, str]:
-    data = text.encode("utf-8")
+def shard_ext(out_format: str) -> str:
+    """The extension of a shard's projected file: ``out`` (text), ``parquet``."""
+    return "parquet" if out_format == "parquet" else "out"
+
+
+def _write_text(path: Path, text: str | bytes) -> tuple[int, str]:
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     with atomic_write(path, "wb") as fh:
         fh.write(data)
     return len(data), hashlib.sha256(data).hexdigest()
@@ -37,11 +42,12 @@ def file_sha256(path: Path) -> str:
 class ShardStore:
     """Finished shards under ``OUT/shards/``: ``KEY.pharaoh``, ``KEY.out`` and ``KEY.json`` (written last)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, ext: str = "out"):
         self.folder = Path(folder)
+        self.ext = ext
 
     def paths(self, key: str) -> tuple[Path, Path, Path]:
-        return self.folder / f"{key}.pharaoh", self.folder / f"{key}.out", self.folder / f"{key}.json"
+        return self.folder / f"{key}.pharaoh", self.folder / f"{key}.{self.ext}", self.folder / f"{key}.json"
 
     def load(self, key: str, n_pairs: int, *, verify: bool = False) -> dict | None:
         """The record of a finished shard, or None (missing, incomplete or changed: recompute it).
@@ -75,14 +81,17 @@ class ShardStore:
 def write_manifest(out_dir: Path, shards: Sequence[Mapping[str, Any]], recs: Mapping[str, Mapping[str, Any]],
                    info: Mapping[str, Any]) -> Path:
     """``OUT/manifest.json``: the shards in input order (files, rows, hashes, node), written atomically."""
+    ext = shard_ext(str(info.get("format", "")))
     rows = []
     for s in shards:
         r = recs[s["key"]]
         rows.append({"index": s["index"], "key": s["key"], "first": s["first"], "n_pairs": s["n_pairs"],
                      "pharaoh": f"shards/{s['key']}.pharaoh", "pharaoh_bytes": r["pharaoh_bytes"],
-                     "pharaoh_sha256": r.get("pharaoh_sha256"), "projected": f"shards/{s['key']}.out",
+                     "pharaoh_sha256": r.get("pharaoh_sha256"), "projected": f"shards/{s['key']}.{ext}",
                      "projected_bytes": r["out_bytes"], "projected_sha256": r.get("out_sha256"),
                      "node_id": r.get("node_id", "local")})
+        if info.get("dataset"):
+            rows[-1]["part"] = f"{info['dataset']}/part-{s['index']:05d}.parquet"
     path = Path(out_dir) / "manifest.json"
     with atomic_write(path) as fh:
         json.dump({"version": MANIFEST_VERSION, **dict(info), "shards": rows}, fh, indent=1, sort_keys=True)

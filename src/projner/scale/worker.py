@@ -23,7 +23,7 @@ from projner.errors import E, ProjnerError
 from projner.scale.ranges import KINDS, line_of_offset, read_rows, scan_block
 from projner.scale.shards import cpu_time, process_pairs
 from projner.scale.spec import ScaleSpec
-from projner.scale.store import ShardStore
+from projner.scale.store import ShardStore, shard_ext
 from projner.types import Sentence
 
 READ_FIELDS = ("scheme", "repair", "token_col", "tag_col", "sep", "empty_token", "labels")
@@ -100,6 +100,13 @@ def parse_chunk(data: bytes, begin: int, path: str, fmt: str, options: ReadOptio
 def read_range(r: Mapping[str, Any], n: int) -> list:
     """The ``n`` records of one input file a shard covers (``r``: path, fmt, options, start, stop)."""
     stop = None if r["stop"] is None else tuple(r["stop"])
+    if r["fmt"] == "parquet":
+        from projner.scale.parquet import parse_rows, read_parquet_rows
+
+        cols = r["columns"]
+        rows = read_parquet_rows(r["path"], r["start"], stop, cols["read"], n)
+        return parse_rows(rows, int(r.get("first", 0)), r["path"], cols.get("role", "src"), cols,
+                          options_from_json(r.get("options") or {}))
     data, begin = read_rows(r["path"], tuple(r["start"]), stop, KINDS[r["fmt"]])
     return parse_chunk(data, begin, r["path"], r["fmt"], options_from_json(r.get("options") or {}), n)
 
@@ -132,10 +139,10 @@ def shard_task(task: Mapping[str, Any], spec_json: str) -> dict:
     try:
         spec = ScaleSpec.from_json(spec_json)
         src, tgt, links = read_shard_pairs(task)
-        res = process_pairs(src, tgt, links, spec)
+        res = process_pairs(src, tgt, links, spec, int(task["first"]))
         res["seconds"] = time.perf_counter() - t0
         res["cpu_seconds"] = cpu_time() - c0
-        store = ShardStore(Path(task["out_dir"]) / "shards")
+        store = ShardStore(Path(task["out_dir"]) / "shards", ext=shard_ext(spec.out_format))
         saved = store.save(task["key"], int(task["n_pairs"]), res,
                            extra={"first": int(task["first"]), "index": int(task["index"]), "node_id": rec["node_id"]})
         rec.update(saved)
