@@ -48,7 +48,7 @@ def test_translate_test_cli_with_translation_files(world, tmp_path, capsys):
 def test_translate_train_cli_with_parallel_files(world, tmp_path, capsys):
     d = world / "mafand_mt" / "en-xx"
     out = tmp_path / "model"
-    main(["translate-train", "--lang", "xx", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
+    main(["translate-train", "--lang", "xx", "--labeller", "crf", "--backend", "crf", "--no-transfer", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
           "--out", str(out), "--data", str(world), "--cache", str(tmp_path / "cache"), "--sym", "intersection"])
     printed = capsys.readouterr().out
     assert "F1 " in printed and float(printed.split("F1 ")[1].split()[0]) > 0.5
@@ -68,7 +68,7 @@ def test_pipeline_commands_name_missing_and_unwritable_files(world, tmp_path, ca
     err = capsys.readouterr().err
     assert ei.value.code == 2 and "[E040]" in err and str(missing) in err and "the translations" in err
     with pytest.raises(SystemExit) as ei:
-        main(["translate-train", "--lang", "xx", "--src", str(tmp_path), "--tgt", str(test), "--out", str(tmp_path / "m"),
+        main(["translate-train", "--lang", "xx", "--labeller", "crf", "--backend", "crf", "--no-transfer", "--src", str(tmp_path), "--tgt", str(test), "--out", str(tmp_path / "m"),
               "--data", str(world), "--cache", str(tmp_path / "cache")])
     err = capsys.readouterr().err
     assert ei.value.code == 2 and "[E040]" in err and "is a directory" in err and "Traceback" not in err
@@ -83,3 +83,16 @@ def test_pipeline_commands_name_missing_and_unwritable_files(world, tmp_path, ca
     err = capsys.readouterr().err
     assert ei.value.code == 2 and "[E041]" in err and str(blocker / "p.conll") in err
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("label*"))
+
+
+def test_translate_train_defaults_are_the_best_measured_cpu_configuration():
+    """BENCHMARKS.md (issue 15 grid): the fast labeller and target model, the labeller's confident
+    target-side spans where projection is silent, eflomal with name prefixes, the complete filter."""
+    import inspect
+
+    from projner.cli.pipelines import translate_train_cmd
+
+    defaults = {k: v.default.default for k, v in inspect.signature(translate_train_cmd).parameters.items()}
+    assert (defaults["labeller"], defaults["backend"], defaults["transfer"], defaults["no_transfer"]) == ("fast", "fast", 0.9, False)
+    assert (defaults["aligner"], defaults["sym"], defaults["prefix_len"], defaults["name_prefix"], defaults["filter_"]) == \
+        ("eflomal", "intersection", 4, True, "complete")

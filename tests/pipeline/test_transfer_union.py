@@ -139,7 +139,7 @@ def test_translate_train_cli_transfer_options(world, tmp_path, capsys):
     from testutil import run_cli
 
     d = world / "mafand_mt" / "en-xx"
-    args = ["translate-train", "--lang", "xx", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
+    args = ["translate-train", "--lang", "xx", "--labeller", "crf", "--backend", "crf", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
             "--out", str(tmp_path / "model"), "--data", str(world), "--cache", str(tmp_path / "cache"), "--sym", "intersection"]
     code, out, err = run_cli(args + ["--transfer", "0.6", "--transfer-unknown", "0.3"], capsys)
     assert code == 0, err

@@ -24,13 +24,16 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def _aligner(name: str, sym: str, prefix_len: int, back_translation: str, extra_src: List[str], extra_tgt: List[str]):
+def _aligner(name: str, sym: str, prefix_len: int, back_translation: str, extra_src: List[str], extra_tgt: List[str],
+             name_prefix: bool = False):
     from projner.pipeline.config import AlignerConfig, ParallelConfig
 
     if len(extra_src) != len(extra_tgt):
         raise ProjnerError(E.E202, detail=f"{len(extra_src)} --align-extra-src but {len(extra_tgt)} --align-extra-tgt files")
     extras = tuple(ParallelConfig(kind="files", src=a, tgt=b) for a, b in zip(extra_src, extra_tgt))
     params = {"sym": sym, "prefix_len": prefix_len, "copy_dictionary": True} if name == "eflomal" else {}
+    if name == "eflomal" and name_prefix:
+        params["name_prefix"] = True
     return AlignerConfig(name=name, params=params, extra=extras, back_translation=back_translation)
 
 
@@ -158,27 +161,34 @@ def translate_train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained target model."),
     mt: Optional[str] = typer.Option(None, "--mt", help="MT model (English→target) when there is no --tgt."),
     mt_backend: str = typer.Option("seq2seq", "--mt-backend", help="seq2seq or ct2."),
-    labeller: str = typer.Option("crf", "--labeller", help="crf (trained on CoNLL-2003 in --data), spacy:NAME, or a saved model folder."),
+    labeller: str = typer.Option("fast", "--labeller", help="fast (default: frozen e5-small + CRF head, trained on CoNLL-2003 in --data; needs `projner models prepare e5-small`), crf, pcrf, spacy:NAME, or a saved model folder."),
     label_map: str = typer.Option("conll->per-org-loc", "--label-map"),
     labels: str = typer.Option("PER,ORG,LOC", "--labels"),
     aligner: str = typer.Option("eflomal", "--aligner"),
     sym: str = typer.Option("intersection", "--sym"),
     prefix_len: int = typer.Option(4, "--prefix-len"),
+    name_prefix: bool = typer.Option(True, "--name-prefix/--no-name-prefix", help="eflomal: align uMandela/eThekwini as Mandela/Thekwini (Bantu class prefixes glued to names; other words unchanged)."),
     align_extra_src: List[str] = typer.Option([], "--align-extra-src", help="Extra parallel text for the aligner: English file (repeatable; paired in order with --align-extra-tgt)."),
     align_extra_tgt: List[str] = typer.Option([], "--align-extra-tgt", help="Extra parallel text for the aligner: target file, line-parallel to its --align-extra-src."),
     back_translation: str = typer.Option("none", "--back-translation", help="none, fill, union, intersect (needs --mt)."),
     method: str = typer.Option("heuristic", "--method"),
     filter_: str = typer.Option("complete", "--filter", help="none, complete (drop sentences with unprojected entities), complete-caps (also with stray capitalised words), any."),
-    transfer: Optional[float] = typer.Option(None, "--transfer", metavar="MIN_SCORE", help="Model transfer where projection is silent: the labeller also tags the target side; its spans scoring >= MIN_SCORE that overlap no projected span are added before --filter (needs a labeller that reads the target language: fast, transformer, a multilingual model folder; crf/spacy are English-only and weak)."),
+    transfer: Optional[float] = typer.Option(0.9, "--transfer", metavar="MIN_SCORE", help="Model transfer where projection is silent: the labeller also tags the target side; its spans scoring >= MIN_SCORE that overlap no projected span are added before --filter (default 0.9; needs a labeller that reads the target language: fast, transformer, a multilingual model folder; crf/spacy are English-only and weak). --no-transfer turns it off."),
+    no_transfer: bool = typer.Option(False, "--no-transfer", help="Do not add the labeller's spans on the target side."),
     transfer_unknown: Optional[float] = typer.Option(None, "--transfer-unknown", metavar="SCORE", help="With --transfer: labeller spans scoring in [SCORE, MIN_SCORE) outside every span make their words of unknown tag instead of O (partial labels)."),
-    backend: str = typer.Option("crf", "--backend", help="Target model: crf, pcrf (torch CRF, trains on partial labels), fast (frozen encoder + CRF head) or transformer."),
+    backend: str = typer.Option("fast", "--backend", help="Target model: fast (default: frozen encoder + CRF head), pcrf (torch CRF, trains on partial labels), crf or transformer."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
     device: Optional[str] = typer.Option(None, "--device"),
     cache: Optional[Path] = typer.Option(None, "--cache"),
     data: Optional[Path] = typer.Option(None, "--data"),
 ) -> None:
-    """Label English, translate or take the parallel target side, align, project, train and evaluate a target model."""
+    """Label English, translate or take the parallel target side, align, project, train and evaluate a target model.
+
+    The defaults are the best configuration measured on CPU (BENCHMARKS.md, MasakhaNER 2.0 grid):
+    the fast e5-small labeller, eflomal intersection with stems, copy dictionary and name
+    prefixes, the labeller's confident target-side spans where projection is silent
+    (--transfer 0.9), the complete filter, and a fast target model."""
     from projner.pipeline.cache import StepRunner
     from projner.pipeline.config import ModelConfig, ParallelConfig, ProjectionConfig, TranslateTrainConfig
     from projner.pipeline.translate_train import translate_train
@@ -192,9 +202,11 @@ def translate_train_cmd(
                 else ParallelConfig(kind="translate", src=str(src)))
     params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
     cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
-                               aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
+                               aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt,
+                                                name_prefix),
                                projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_,
-                                                           transfer=transfer, transfer_unknown=transfer_unknown),
+                                                           transfer=None if no_transfer else transfer,
+                                                           transfer_unknown=None if no_transfer else transfer_unknown),
                                model=ModelConfig(backend=backend, params=params, add_english=add_english),
                                test=None if test is None else str(test), labels=tuple(x for x in labels.split(",") if x),
                                data=None if data is None else str(data))
