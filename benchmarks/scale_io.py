@@ -94,6 +94,7 @@ def main(argv=None) -> None:
     ap.add_argument("--shard-size", type=int, default=100_000)
     ap.add_argument("--work", default="/tmp/projner-scale-io")
     ap.add_argument("--keep", action="store_true", help="keep the synthetic corpora and outputs")
+    ap.add_argument("--modes", default="single,ray", help="runs per size: single,ray (default) or one of them")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--folder", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
@@ -106,6 +107,9 @@ def main(argv=None) -> None:
     from projner.scale.synthetic import write_synthetic
 
     sizes = args.pairs or [1_000_000]
+    modes = [m for m in args.modes.split(",") if m]
+    if not modes or any(m not in ("single", "ray") for m in modes):
+        raise SystemExit(f"--modes: single, ray or both, not {args.modes!r}")
     print(f"## Scale-out I/O (issue 16): gold links, single process vs Ray ({args.cpus} CPUs), shards of "
           f"{args.shard_size:,} pairs\nMachine: {machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"load average at start {os.getloadavg()[0]:.1f}.\n", flush=True)
@@ -117,12 +121,13 @@ def main(argv=None) -> None:
             corpus = write_synthetic(work / f"synthetic-{n}", n, seed=0)
             print(f"{n:,} pairs written in {time.perf_counter() - t0:.0f} s", flush=True)
             res = {}
-            for mode in ("single", "ray"):
+            for mode in modes:
                 res[mode] = measure(mode, corpus.folder, work / f"out-{n}-{mode}", args.cpus, args.shard_size)
                 res[mode]["load"] = os.getloadavg()[0]
                 print(json.dumps(res[mode]), flush=True)
-            same = all((work / f"out-{n}-single" / f).read_bytes() == (work / f"out-{n}-ray" / f).read_bytes()
-                       for f in ("projected.jsonl", "alignments.pharaoh"))
+            same = None if len(modes) < 2 else all(
+                (work / f"out-{n}-single" / f).read_bytes() == (work / f"out-{n}-ray" / f).read_bytes()
+                for f in ("projected.jsonl", "alignments.pharaoh"))
             rows.append((n, res, same))
     finally:
         if not args.keep:
@@ -131,14 +136,14 @@ def main(argv=None) -> None:
           "| driver peak RSS MB | first shard s | plan s | load | output = single |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for n, res, same in rows:
-        base = n / res["single"]["cpu"]
-        for mode in ("single", "ray"):
+        base = n / res["single"]["cpu"] if "single" in res else None
+        for mode in modes:
             r = res[mode]
             per_cpu = n / r["cpu"]
             run = "single process" if mode == "single" else f"Ray, {args.cpus} CPUs"
             print(f"| {n:,} | {run} | {r['n_shards']} | {r['wall']:.1f} | {n / r['wall']:,.0f} | {r['cpu']:.1f} | "
-                  f"{per_cpu:,.0f} | {per_cpu / base:.2f} | {r['rss_mb']:,.0f} | {r['first_shard']:.1f} | {r['plan']:.1f} | "
-                  f"{r['load']:.1f} | {'yes' if same else 'NO'} |")
+                  f"{per_cpu:,.0f} | {'' if base is None else f'{per_cpu / base:.2f}'} | {r['rss_mb']:,.0f} | {r['first_shard']:.1f} | {r['plan']:.1f} | "
+                  f"{r['load']:.1f} | {'-' if same is None else 'yes' if same else 'NO'} |")
 
 
 if __name__ == "__main__":
