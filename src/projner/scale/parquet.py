@@ -28,6 +28,7 @@ import tempfile
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from projner.errors import E, ProjnerError
+from projner.scale.ranges import hash_bytes
 
 TARGET_COLUMNS = ("tgt_tokens", "target_tokens")
 SOURCE_COLUMNS = ("tokens", "ner_tags", "tags", "unknown")
@@ -113,14 +114,7 @@ def digest_task(path: str, ranges: Sequence[tuple[int, int]]) -> dict:
         with _open(path) as fh:
             for a, b in ranges:
                 h = hashlib.blake2b(digest_size=16)
-                fh.seek(a)
-                left = b - a
-                while left > 0:
-                    chunk = fh.read(min(left, 1 << 20))
-                    if not chunk:
-                        break
-                    h.update(chunk)
-                    left -= len(chunk)
+                hash_bytes(fh, a, b, h)
                 out.append(h.hexdigest())
         return {"start": ranges[0][0] if ranges else 0, "digests": out, "error": ""}
     except Exception as exc:  # noqa: BLE001 - raised by the driver (E263, naming the file)

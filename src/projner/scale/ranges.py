@@ -151,15 +151,20 @@ def scan_block(path: str, start: int, end: int, kind: str, stride: int) -> Block
             if n % stride == 0:
                 cps.append((n, off))
             n += 1
-        fh.seek(start)
-        left = end - start
-        while left > 0:
-            chunk = fh.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            h.update(chunk)
-            left -= len(chunk)
+        hash_bytes(fh, start, end, h)
     return BlockScan(start, end, n, tuple(cps), h.hexdigest())
+
+
+def hash_bytes(fh, start: int, end: int, h) -> None:
+    """Feed bytes ``[start, end)`` of the open binary file ``fh`` into the hash ``h``, 1 MiB at a time."""
+    fh.seek(start)
+    left = end - start
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        h.update(chunk)
+        left -= len(chunk)
 
 
 def _locate(fh: IO[bytes], offset: int, skip: int, kind: str) -> int | None:
