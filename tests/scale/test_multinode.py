@@ -26,10 +26,31 @@ def two_nodes():
     try:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        _wait_until_both_nodes_run_tasks()
         yield cluster
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def _wait_until_both_nodes_run_tasks(timeout: float = 60.0) -> None:
+    """wait_for_nodes() sees both nodes registered; the scheduler's view of the second node's CPU
+    and its first worker process can lag behind (seconds on a loaded machine), and until then
+    SPREAD places every task on the head. Warm up: until spread tasks have run on both nodes."""
+    import time
+
+    @ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
+    def where() -> str:
+        time.sleep(0.2)
+        return ray.get_runtime_context().get_node_id()
+
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    while time.monotonic() < deadline:
+        seen |= set(ray.get([where.remote() for _ in range(4)]))
+        if len(seen) >= 2:
+            return
+    pytest.fail(f"the second node ran no task within {timeout:.0f} s (ran on {sorted(seen)})")
 
 
 def test_two_nodes_share_the_shards_and_equal_the_single_process(tmp_path, two_nodes):
