@@ -170,8 +170,10 @@ class EflomalAligner:
         st = self.stats
         if self.name_prefix:  # one word for one word: links keep their indices
             strip = lambda side: [[strip_name_prefix(w) for w in toks] for toks in side]  # noqa: E731
-            st["name_prefix_words"] += sum(1 for side in (src, tgt) for toks in side for w in toks if strip_name_prefix(w) != w)
-            src, tgt = strip(src), strip(tgt)
+            new_src, new_tgt = strip(src), strip(tgt)
+            st["name_prefix_words"] += sum(a != b for old, new in ((src, new_src), (tgt, new_tgt))
+                                           for o, n in zip(old, new) for a, b in zip(o, n))
+            src, tgt = new_src, new_tgt
         keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if len(s) and len(t)]
         st["empty_input_pairs"] += len(src) - len(keep)
         st["long_pairs"] += sum(1 for s, t in zip(src, tgt) if max(len(s), len(t)) > MAX_TOKENS)

@@ -84,6 +84,37 @@ def unknown_as_o(train: Sequence[Sentence], backend: str) -> dict:
     return {"unknown_tokens": n_tok, "unknown_sentences": n_sent, "unknown_as": "O"}
 
 
+class BestEpoch:
+    """Dev-based model selection of the torch taggers' epoch loops: keep the weights of the best
+    dev epoch, multiply every optimiser's learning rate by ``lr_decay`` after an epoch without
+    improvement, and stop after ``patience`` such epochs."""
+
+    def __init__(self, patience: int, lr_decay: float):
+        self.patience, self.lr_decay = patience, lr_decay
+        self.f1, self.epoch, self.bad, self.state = -1.0, 0, 0, None
+
+    def update(self, epoch: int, f1: float, module, optimizers) -> None:
+        if f1 > self.f1:
+            self.f1, self.epoch, self.bad = f1, epoch, 0
+            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        else:
+            self.bad += 1
+            for opt in optimizers:
+                for group in opt.param_groups:
+                    group["lr"] *= self.lr_decay
+
+    @property
+    def stop(self) -> bool:
+        return self.bad >= self.patience
+
+    def restore(self, module) -> tuple[int, float] | None:
+        """Load the best weights into ``module``; (best epoch, its dev F1), or None without dev."""
+        if self.state is None:
+            return None
+        module.load_state_dict(self.state)
+        return self.epoch, self.f1
+
+
 def restrict_labels(model_labels: Sequence[str], wanted: Iterable[str] | None) -> frozenset[str] | None:
     """``None`` (keep all) or the requested subset; labels the model does not know raise E142."""
     if wanted is None:

@@ -44,6 +44,7 @@ from projner.errors import E, ProjnerError
 from projner.log import progress_bar
 from projner.ner.base import (
     SCHEME,
+    BestEpoch,
     check_training_data,
     keep_labels,
     restrict_labels,
@@ -225,7 +226,7 @@ class FastTagger:
         p = self.params
         opt = torch.optim.Adam([q for q in self.head.parameters() if q.requires_grad], lr=p["lr"], weight_decay=p["weight_decay"])
         rng = np.random.default_rng(self.seed)
-        best_f1, best_state, best_epoch, bad, history = -1.0, None, 0, 0, []
+        best, history = BestEpoch(p["patience"], p["lr_decay"]), []
         t1 = time.perf_counter()
         steps = (len(train) + p["batch_size"] - 1) // p["batch_size"]
         bar = progress_bar(total=steps * p["epochs"], desc="fast head", unit="step", disable=not self.progress, leave=False)
@@ -246,19 +247,12 @@ class FastTagger:
             if xd:
                 f1 = strict_f1(dev, self._decode(dev, xd, None, scores=False))
                 rec["dev_f1"] = round(f1, 4)
-                if f1 > best_f1:
-                    best_f1, best_epoch, bad = f1, epoch, 0
-                    best_state = {k: v.detach().clone() for k, v in self.head.state_dict().items()}
-                else:
-                    bad += 1
-                    for group in opt.param_groups:
-                        group["lr"] *= p["lr_decay"]
+                best.update(epoch, f1, self.head, [opt])
             history.append(rec)
-            if bad >= p["patience"]:
+            if best.stop:
                 break
         bar.close()
-        if best_state is not None:
-            self.head.load_state_dict(best_state)
+        chosen = best.restore(self.head)
         self.head.eval()
         self.info = {"embed_seconds": round(embed_s, 2), "train_seconds": round(time.perf_counter() - t1, 2),
                      "history": history, "n_train": len(train), "encoder": dict(self.encoder.stats)}
@@ -268,8 +262,8 @@ class FastTagger:
                              unknown_as="partial" if p["crf"] else "no loss")
             log.info("fast tagger: %d unknown tokens in %d sentences trained as %s", n_unknown,
                      self.info["unknown_sentences"], "partial labels" if p["crf"] else "words without loss")
-        if best_state is not None:
-            self.info.update(best_epoch=best_epoch, dev_f1=round(best_f1, 4))
+        if chosen is not None:
+            self.info.update(best_epoch=chosen[0], dev_f1=round(chosen[1], 4))
         return self
 
     # ------------------------------------------------------------------ prediction

@@ -20,7 +20,6 @@ trained with partial labels.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -33,7 +32,7 @@ import numpy as np
 from projner.data.textio import atomic_write
 from projner.errors import E, ProjnerError
 from projner.log import progress_bar
-from projner.ner.base import SCHEME, check_training_data, keep_labels, restrict_labels, seed_everything
+from projner.ner.base import SCHEME, BestEpoch, check_training_data, keep_labels, restrict_labels, seed_everything
 from projner.ner.base import span_scores, strict_f1, tag_names, to_tags
 from projner.ner.crf import FEATURES_VERSION, sentence_features
 from projner.ner.io import read_meta, write_meta
@@ -110,16 +109,10 @@ class PartialCrfTagger:
     def labels(self) -> tuple[str, ...]:
         return self._labels
 
-    @contextlib.contextmanager
     def _threads(self):
-        torch = _torch()
-        before = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+        from projner.ner.transformer import _torch_threads
+
+        return _torch_threads(self.threads)
 
     def _features(self, sentences: Sequence[Sentence]) -> list[tuple[np.ndarray, np.ndarray]]:
         rows = self.params["rows"]
@@ -190,7 +183,7 @@ class PartialCrfTagger:
         k = len(self._tags)
         steps = (len(train) + p["batch_size"] - 1) // p["batch_size"]
         bar = progress_bar(total=steps * p["epochs"], desc="pcrf", unit="step", disable=not self.progress, leave=False)
-        best_f1, best_state, best_epoch, bad, history = -1.0, None, 0, 0, []
+        best, history = BestEpoch(p["patience"], p["lr_decay"]), []
         for epoch in range(1, p["epochs"] + 1):
             model.train()
             loss_sum = 0.0
@@ -217,22 +210,14 @@ class PartialCrfTagger:
             if xd:
                 f1 = strict_f1(dev, self._decode(dev, xd, None, scores=False))
                 rec["dev_f1"] = round(f1, 4)
-                if f1 > best_f1:
-                    best_f1, best_epoch, bad = f1, epoch, 0
-                    best_state = {n: v.detach().clone() for n, v in model.state_dict().items()}
-                else:
-                    bad += 1
-                    for o in opts:
-                        for group in o.param_groups:
-                            group["lr"] *= p["lr_decay"]
+                best.update(epoch, f1, model, opts)
             history.append(rec)
-            if bad >= p["patience"]:
+            if best.stop:
                 break
         bar.close()
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        chosen = best.restore(model)
         model.eval()
-        return history, ((best_epoch, best_f1) if best_state is not None else None)
+        return history, chosen
 
     # ------------------------------------------------------------------ prediction
 
