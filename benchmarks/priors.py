@@ -82,7 +82,7 @@ def sharded(src, tgt, shard: int, **params) -> list:
     return out
 
 
-def run(data, n: int, shard: int, runs: int, langs=LANGS) -> str:
+def run(data, n: int, shard: int, runs: int, langs=LANGS, weights=(1.0,)) -> str:
     base = data / "europarl_ner"
     en = read_corpus(base / "en-europarl.test.conll02").sentences
     fill_src, fill_tgt = filler(data, n - len(en))
@@ -90,11 +90,15 @@ def run(data, n: int, shard: int, runs: int, langs=LANGS) -> str:
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="projner-priors-bench-") as tmp:
         for lang in langs:
-            _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times)
-    return _report(scores, times, n, shard, runs, langs)
+            _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights)
+    return _report(scores, times, n, shard, runs, langs, weights)
 
 
-def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times) -> None:
+def _cell(w: float) -> str:
+    return "c" if w == 1 else f"c{w:g}"
+
+
+def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights=(1.0,)) -> None:
     gold = read_corpus(base / f"{lang}-europarl.test.conll02").sentences
     src, tgt, pos = corpus(en, gold, fill_src, fill_tgt, n)
     for r in range(runs):
@@ -106,18 +110,22 @@ def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, t
         path = os.path.join(tmp, f"{lang}-{r}.priors")
         info = train_priors(src, tgt, path)
         t3 = time.perf_counter()
-        scores.setdefault((lang, "c"), []).append(f1_at(en, gold, sharded(src, tgt, shard, priors=path), pos))
-        t4 = time.perf_counter()
-        for name, dt in (("a", t1 - t0), ("b", t2 - t1), ("priors", t3 - t2), ("c", t4 - t3)):
+        for name, dt in (("a", t1 - t0), ("b", t2 - t1), ("priors", t3 - t2)):
             times.setdefault(name, []).append(dt)
+        for w in weights:
+            t4 = time.perf_counter()
+            als = sharded(src, tgt, shard, priors=path, priors_weight=w)
+            scores.setdefault((lang, _cell(w)), []).append(f1_at(en, gold, als, pos))
+            times.setdefault(_cell(w), []).append(time.perf_counter() - t4)
+        cs = " ".join(f"{_cell(w)} {scores[(lang, _cell(w))][-1]:.4f}" for w in weights)
         print(f"{lang} run {r + 1}: a {scores[(lang, 'a')][-1]:.4f} b {scores[(lang, 'b')][-1]:.4f} "
-              f"c {scores[(lang, 'c')][-1]:.4f} (priors: {info.counts['lex']} LEX lines, "
-              f"{os.path.getsize(path) / 1e6:.1f} MB)", flush=True)
+              f"{cs} (priors: {info.counts['lex']} LEX lines, {os.path.getsize(path) / 1e6:.1f} MB)", flush=True)
 
 
-def _report(scores, times, n: int, shard: int, runs: int, langs) -> str:
-    names = {"a": "(a) whole corpus at once", "b": f"(b) shards of {shard:,}, alone",
-             "c": f"(c) shards of {shard:,} + priors of the whole corpus"}
+def _report(scores, times, n: int, shard: int, runs: int, langs, weights=(1.0,)) -> str:
+    names = {"a": "(a) whole corpus at once", "b": f"(b) shards of {shard:,}, alone"}
+    for w in weights:
+        names[_cell(w)] = f"(c) shards of {shard:,} + priors of the whole corpus" + ("" if w == 1 else f", weight {w:g}")
     rows = []
     for c, name in names.items():
         vals = [scores[(lang, c)] for lang in langs]
@@ -125,12 +133,14 @@ def _report(scores, times, n: int, shard: int, runs: int, langs) -> str:
         rows.append([name] + [mean_sd(v) for v in vals] + [f"{sum(means) / len(means):.3f}"])
     mean = {c: sum(sum(scores[(lang, c)]) / runs for lang in langs) / len(langs) for c in names}
     t = {k: sum(v) / len(v) for k, v in times.items()}
+    short = {c: "(b)" if c == "b" else "(c)" if c == "c" else f"(c, weight {c[1:]})" for c in names}
+    diffs = "; ".join(f"{short[c]} − (a): {100 * (mean[c] - mean['a']):+.2f}" for c in names if c != "a")
     return (
         f"Europarl-NER en→{'/'.join(langs)} (799 pairs) interleaved into {n:,} pairs (the rest MAFAND en-swa), "
         f"strict F1 on the 799 pairs, mean ± sd over {runs} runs ({machine()}):\n\n"
         + table(["alignment", *langs, "mean"], rows)
-        + f"\n\n(c) − (a): {100 * (mean['c'] - mean['a']):+.2f} F1 points; (b) − (a): {100 * (mean['b'] - mean['a']):+.2f}.\n"
-        + f"Mean wall time per language and run: (a) {t['a']:.0f} s, (b) {t['b']:.0f} s, priors {t['priors']:.0f} s, (c) {t['c']:.0f} s.\n"
+        + f"\n\nF1 points: {diffs}.\n"
+        + "Mean wall time per language and run: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()) + ".\n"
     )
 
 
@@ -141,8 +151,10 @@ def main() -> None:
     ap.add_argument("--shard", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--langs", default=",".join(LANGS))
+    ap.add_argument("--weights", default="1", help="priors weights for (c), comma-separated (EflomalAligner(priors_weight=))")
     args = ap.parse_args()
-    print(run(data_dir(args.data), args.pairs, args.shard, args.runs, tuple(args.langs.split(","))))
+    weights = tuple(float(w) for w in args.weights.split(","))
+    print(run(data_dir(args.data), args.pairs, args.shard, args.runs, tuple(args.langs.split(",")), weights))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,13 @@ def test_compute_priors_counts_links_jumps_and_fertility_as_eflomal_samples_them
     assert p.hmmr == {2: 2, -1: 1}  # -1 -> 1, 1 -> 0, 0 -> end (2)
     assert p.ferf == {("haus", 1): 1, ("gart", 1): 1, ("x", 0): 1}  # fertility 0 counted too
     assert p.ferr == {("jard", 1): 1, ("mais", 1): 1}
+    assert p.lexr == p.lex  # one-to-one links: both directions agree
+    # a compound: forward gives the target word one source word, reverse links both source words to it
+    fwd = [Alignment((Link(1, 0),))]
+    rev = [Alignment((Link(0, 0), Link(1, 0)))]
+    p = compute_priors([["federal", "government"]], [["Bundesregierung"]], fwd, rev, prefix_len=4)
+    assert p.lex == {("gove", "bund"): 1} and p.lexr == {("fede", "bund"): 1, ("gove", "bund"): 1}
+    assert p.ferf == {("fede", 0): 1, ("gove", 1): 1} and p.ferr == {("bund", 2): 1}
 
 
 def test_priors_file_written_and_read_back(tmp_path):
@@ -72,12 +79,19 @@ def test_priors_file_written_and_read_back(tmp_path):
     assert rec["pairs"] == 300 and rec["sample"] == {"n": 200, "method": "even", "seed": None}
     assert rec["sha256"] == info.sha256 and rec["params"]["prefix_len"] == 4 and rec["eflomal"]
     assert len(rec["corpus_sha256"]) == 64 and rec["counts"]["lex"] > 100
-    # eflomal's own reader takes the file (eflomal-align --priors would too)
+    assert rec["counts"]["lexr"] > 100 and rec["format"] == 2 and rec["eflomal_format"] is False
+    # the default file holds projner's LEXR lines, which eflomal's own reader rejects; with
+    # eflomal_format the file is eflomal's (eflomal-align --priors reads it)
     import eflomal
 
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh, pytest.raises(Exception):
+        eflomal.read_priors(fh)
+    plain = tmp_path / "eflomal.priors"
+    info2 = train_priors(src, tgt, plain, sample=200, n_samplers=1, eflomal_format=True)
+    assert info2.counts["lexr"] == 0 and "LEXR" not in plain.read_text(encoding="utf-8")
+    with open(plain, encoding="utf-8") as fh:
         lex, hmmf, hmmr, ferf, ferr = eflomal.read_priors(fh)
-    assert len(lex) == info.counts["lex"] and len(hmmf) == info.counts["hmmf"] and len(ferr) == info.counts["ferr"]
+    assert len(lex) == info2.counts["lex"] and len(hmmf) == info2.counts["hmmf"] and len(ferr) == info2.counts["ferr"]
 
 
 def test_sample_indices_even_seeded_and_bad():
@@ -129,6 +143,69 @@ def test_signature_and_cache_keys_follow_the_priors_content(tmp_path):
     assert key.inputs["file:params.priors"] == load_priors(path).sha256
     # no file parameter: the key is what it was
     assert "file:params.priors" not in make_key("align", {"params": {}}, {}, components=[(aligners, "eflomal")]).inputs
+
+
+def test_priors_weight_scales_every_alpha_and_is_in_the_signature(tmp_path, monkeypatch):
+    pri = Priors(lex={("a", "b"): 3.0}, hmmf={1: 5.0}, hmmr={-1: 2.0}, ferf={("a", 1): 4.0}, ferr={("b", 0): 1.0})
+    lex, hmmf, hmmr, ferf, ferr = pri.as_eflomal(2.5)
+    assert lex == [("a", "b", 7.5)] and hmmf == {1: 12.5} and hmmr == {-1: 5.0}
+    assert ferf == [("a", 1, 10.0)] and ferr == [("b", 0, 2.5)]
+    assert pri.as_eflomal() == pri.as_eflomal(1.0) and pri.lex == {("a", "b"): 3.0}  # not mutated
+    path = tmp_path / "p.priors"
+    path.write_text(format_priors(pri), encoding="utf-8")
+    plain, heavy = EflomalAligner(priors=str(path)), EflomalAligner(priors=str(path), priors_weight=4)
+    assert "priors-weight" not in plain.signature() and "priors-weight:4" in heavy.signature()
+    assert "priors-weight" not in EflomalAligner(priors_weight=4).signature()  # no priors: no effect, not shown
+    for bad in (0, -1, float("nan"), float("inf"), "2"):
+        with pytest.raises(ProjnerError, match="priors_weight"):
+            EflomalAligner(priors=str(path), priors_weight=bad)
+    # the file eflomal reads carries the weighted alphas
+    import eflomal
+
+    written = []
+    real = eflomal.to_eflomal_priors_file
+    monkeypatch.setattr(eflomal, "to_eflomal_priors_file", lambda pr, si, ti, fh: (written.append(pr), real(pr, si, ti, fh))[1])
+    EflomalAligner(priors=str(path), priors_weight=4, copy_dictionary=False).align([["a", "c"]], [["b", "d"]])
+    assert written[0][0] == [("a", "b", 12.0)] and written[0][1] == {1: 20.0}
+
+
+def test_each_direction_gets_its_own_lexical_table(tmp_path, monkeypatch):
+    import eflomal
+
+    pri = Priors(lex={("a", "b"): 3.0}, lexr={("a", "b"): 1.0, ("c", "b"): 2.0}, hmmf={1: 5.0}, hmmr={1: 4.0})
+    assert pri.as_eflomal()[0] == [("a", "b", 3.0)]
+    assert sorted(pri.as_eflomal(reverse=True)[0]) == [("a", "b", 1.0), ("c", "b", 2.0)]
+    no_r = Priors(lex={("a", "b"): 3.0})
+    assert no_r.as_eflomal(reverse=True)[0] == [("a", "b", 3.0)]  # eflomal's convention: one table
+    path = tmp_path / "p.priors"
+    path.write_text(format_priors(pri), encoding="utf-8")
+    assert load_priors(path).priors == pri
+    written, calls = [], []
+    real_w, real_run = eflomal.to_eflomal_priors_file, __import__("projner.align.eflomal", fromlist=["run_child"]).run_child
+    monkeypatch.setattr(eflomal, "to_eflomal_priors_file", lambda pr, si, ti, fh: (written.append(pr[0]), real_w(pr, si, ti, fh))[1])
+
+    def spy(args, **kw):
+        calls.append(("-f" in args, "-r" in args))
+        return real_run(args, **kw)
+
+    monkeypatch.setattr("projner.align.eflomal.run_child", spy)
+    src, tgt = [["a", "c", "x"]] * 3, [["b", "y"]] * 3
+    al = EflomalAligner(sym="intersection", priors=str(path), copy_dictionary=False)
+    al.align(src, tgt)
+    assert calls == [(True, False), (False, True)]  # two calls, one per direction
+    assert written == [[("a", "b", 3.0)], [("a", "b", 1.0), ("c", "b", 2.0)]]
+    assert al.stats["priors_lex_used"] == 3 and al.stats["priors_lexr_used"] == 2
+    calls.clear(), written.clear()
+    EflomalAligner(sym="reverse", priors=str(path), copy_dictionary=False).align(src, tgt)
+    assert calls == [(False, True)] and written == [[("a", "b", 1.0), ("c", "b", 2.0)]]
+    calls.clear(), written.clear()
+    path.write_text(format_priors(no_r), encoding="utf-8")  # an eflomal-made file: one call, one table
+    EflomalAligner(sym="intersection", priors=str(path), copy_dictionary=False).align(src, tgt)
+    assert calls == [(True, True)] and written == [[("a", "b", 3.0)]]
+    bad = tmp_path / "bad.priors"
+    bad.write_text("LEXR\ta\tb\t1\n", encoding="utf-8")
+    with pytest.raises(ProjnerError, match="E110.*LEXR lines without LEX"):
+        load_priors(bad)
 
 
 @pytest.mark.parametrize("text,line,needle", [

@@ -128,6 +128,40 @@ def test_batched_equals_unbatched(trained, toy_test):
         np.testing.assert_allclose(a.astype(np.float32), b.astype(np.float32), rtol=1e-2, atol=2e-3)
 
 
+def test_marginals_match_the_decoded_spans(trained, toy_test):
+    from projner.ner.decoding import common_marginals
+
+    sents = [s.unlabelled() for s in toy_test[:12]] + [Sentence(())]
+    tags = tag_names(tuple(trained.labels))
+    marg = trained.marginals(sents)
+    assert [m.shape for m in marg] == [(len(s), len(tags)) for s in sents]
+    for m in marg[:-1]:
+        np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-5)
+    # a span's score (span_scores) recomputed from marginals(): its tags' product times "not continued"
+    n_spans = 0
+    for s, m, p in zip(sents, marg, trained.predict(sents)):
+        for sp in p.spans:
+            want = 1.0
+            for k in range(sp.start, sp.end):
+                want *= m[k, tags.index(("B-" if k == sp.start else "I-") + sp.label)]
+            if sp.end < len(s):
+                want *= 1.0 - m[sp.end, tags.index("I-" + sp.label)]
+            assert sp.score == pytest.approx(want, abs=1e-4)
+            n_spans += 1
+    assert n_spans
+    # chosen columns, a tag the model lacks is 0; one sentence at a time gives the same numbers
+    own = ["I-" + trained.labels[0], "B-NOPE", "O"]
+    picked = trained.marginals(sents[:3], tags=own)
+    for full, m in zip(marg, picked):
+        np.testing.assert_allclose(m[:, 0], full[:, tags.index(own[0])], atol=1e-6)
+        assert not m[:, 1].any()
+        np.testing.assert_allclose(m[:, 2], full[:, 0], atol=1e-6)
+    for s, m in zip(sents[:4], marg):
+        np.testing.assert_allclose(trained.marginals([s])[0], m, atol=1e-5)
+    folded = common_marginals(trained, sents[:3], list(trained.labels))
+    np.testing.assert_allclose(folded[0], marg[0], atol=1e-6)
+
+
 def test_long_sentence_is_windowed_not_truncated(trained, tiny_bert):
     words = ("Alice", "visited", "Lagos", "yesterday", ".") * 30  # 150 words > 64 positions of the tiny BERT
     enc = WordEncoder(tiny_bert, layers=[0, 1, 2], precision="float32", cache_dir=False)

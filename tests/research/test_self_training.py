@@ -227,9 +227,33 @@ def test_config_validation():
                      ({"unlabelled": ["news"]}, "unlabelled\\[0\\]: unknown unlabelled source"),
                      ({"threshold": 1.5}, "threshold: must be in"),
                      ({"combine": {"transfer": -1}}, "combine.transfer: must be in"),
-                     ({"student": {"backend": "svm"}}, "student.backend")]:
+                     ({"student": {"backend": "svm"}}, "student.backend"),
+                     ({"teacher": {"model": {"backend": "svm"}}}, "teacher.model.backend"),
+                     ({"teacher": {"method": {"method": "heuristic", "filter": "most"}}}, "teacher.method.filter"),
+                     ({"teacher": {"aligner": {"params": {}}}}, "teacher.aligner.name: required"),
+                     ({"teacher": {"translator": {}}}, "teacher.translator: unknown key")]:
         with pytest.raises(ProjnerError, match=msg):
             parse_config({"study": "self_training", "languages": ["swa"], **bad})
+
+
+def test_default_teacher_is_the_crf_pipeline():
+    """Without ``teacher:`` the projection teacher is the CRF pipeline the study always used."""
+    from projner.pipeline.config import AlignerConfig, LabellerConfig, ModelConfig, ProjectionConfig, TranslateTrainConfig
+    from projner.data.datasets import ParallelConfig
+    from projner.pipeline.experiment import labeller_from, translate_train_config
+    from projner.research.self_training import _params
+
+    tp = _params({})["teacher"]
+    got = translate_train_config("hau", parallel=tp["parallel"], aligner=tp["aligner"], method=tp["method"], model=tp["model"],
+                                 labeller=labeller_from(tp["labeller"]), labels=("PER", "ORG", "LOC"), data="D")
+    want = TranslateTrainConfig(lang="hau", parallel=ParallelConfig(kind="mafand"),
+                                labeller=LabellerConfig(backend="crf", label_map="conll->per-org-loc"), aligner=AlignerConfig(),
+                                projection=ProjectionConfig(method="heuristic", strip_determiners=True, filter="complete"),
+                                model=ModelConfig(backend="crf"), labels=("PER", "ORG", "LOC"), data="D")
+    assert got == want
+    # a partial ``teacher:`` replaces only the parts it names
+    tp = _params({"teacher": {"model": {"backend": "fast"}}})["teacher"]
+    assert tp["model"] == {"backend": "fast"} and tp["labeller"]["backend"] == "crf"
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +298,24 @@ def test_study_end_to_end_and_resume(world, tmp_path):
     (out / "self_training.md").unlink()
     report_folder(out)
     assert (out / "self_training.md").is_file()
+
+
+def test_study_with_another_teacher_pipeline_and_student(world, tmp_path):
+    """``teacher:`` chooses the projection teacher's pipeline, ``student:`` any trainable backend."""
+    cfg = parse_config({"study": "self_training", "languages": ["xx"], "teachers": ["projection", "projection+transfer"],
+                        "unlabelled": ["masakhaner-train"], "rounds": 1, "threshold": 0.5, "include_projected": True,
+                        "teacher": {"method": {"method": "heuristic", "filter": "none"}, "model": {"backend": "pcrf", "params": {"epochs": 3}}},
+                        "student": {"backend": "pcrf", "params": {"epochs": 3}}})
+    out = run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(world), verbose=False)
+    recs = {p.stem: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
+    assert all(r["status"] == "ok" for r in recs.values()), [r.get("error") for r in recs.values()]
+    assert recs["xx__projection"]["model"] == "pcrf" and recs["xx__transfer"]["model"] == "crf"
+    assert "tagger:pcrf" in recs["xx__projection"]["signature"] or "pcrf" in recs["xx__projection"]["signature"]
+    for rid in ("xx__projection__masakhaner-train__r1", "xx__projection+transfer__masakhaner-train__r1"):
+        st = recs[rid]
+        # the student trains on the projected sentences plus the kept pseudo-labelled ones
+        assert st["n_train"] == recs["xx__projection"]["info"]["n_train"] + st["pseudo"]["out"]
+        assert "pcrf" in st["signature"] and st["f1"] > 0.5
 
 
 @pytest.mark.parametrize("exc, recorded", [(OSError(28, "No space left on device"), True),

@@ -1,14 +1,28 @@
 """eflomal priors: alignment statistics of a large corpus, trained once, used by every small run.
 
 eflomal (2.0.0) can start from *priors*: Dirichlet pseudo-counts added to the counts its Gibbs
-samplers collect. A priors file (eflomal's own text format, read by ``eflomal-align --priors``
-too) holds five kinds of lines, tab-separated::
+samplers collect. A priors file (eflomal's text format plus one projner kind) holds these lines,
+tab-separated::
 
-    LEX   SRCWORD  TGTWORD  ALPHA   lexical: pseudo-links between two words (both directions)
+    LEX   SRCWORD  TGTWORD  ALPHA   lexical: pseudo-links between two words (forward links;
+                                    both directions when there are no LEXR lines)
+    LEXR  SRCWORD  TGTWORD  ALPHA   lexical, reverse direction (reverse links; projner's kind)
     HMMF  JUMP     ALPHA            forward HMM jumps (source position of target word j+1 minus that of j)
     HMMR  JUMP     ALPHA            reverse HMM jumps
     FERF  SRCWORD  FERT     ALPHA   forward fertility: a source word with FERT target words
     FERR  TGTWORD  FERT     ALPHA   reverse fertility
+
+eflomal keeps one lexical table for both directions (``eflomal-makepriors`` counts forward
+links, and the reverse sampler reads them swapped). The two directions' links are not mirror
+images, though: a forward link gives each *target* word one source word, a reverse link each
+*source* word one target word (an English "federal government" against one German compound
+gives one forward link and two reverse ones). Shards aligned in the reverse direction (the
+default ``sym: reverse``) with forward-link priors scored 2 F1 points *below* aligning each
+shard alone on the Europarl benchmark (BENCHMARKS.md); with reverse-link priors for the reverse
+sampler they match the whole corpus aligned at once. So :func:`train_priors` writes both (LEXR
+lines), and the aligner gives each direction its own table (one eflomal call per direction).
+``eflomal_format=True`` writes eflomal's five kinds only, for ``eflomal-align --priors``, whose
+reader rejects LEXR lines.
 
 The ALPHAs are counts of a previous alignment (:func:`compute_priors`), so a shard aligned with
 priors made on the whole corpus samples against the whole corpus' statistics: its rare words
@@ -41,29 +55,35 @@ from typing import Any, Mapping, Sequence
 from projner.errors import E, ProjnerError
 
 Tokens = Sequence[str]
-FORMAT = 1
+FORMAT = 2  # 2: LEXR lines (reverse-direction lexical priors)
 SIDECAR_SUFFIX = ".json"
-KINDS = ("LEX", "HMMF", "HMMR", "FERF", "FERR")
+KINDS = ("LEX", "LEXR", "HMMF", "HMMR", "FERF", "FERR")
 
 
 @dataclass(frozen=True)
 class Priors:
-    """The five kinds of priors (eflomal's ``read_priors`` tuple, as mappings)."""
+    """The kinds of priors (eflomal's ``read_priors`` tuple, as mappings, plus ``lexr``: the reverse
+    direction's lexical priors, source→target orientation; empty: ``lex`` serves both directions)."""
 
     lex: Mapping[tuple[str, str], float] = field(default_factory=dict)
     hmmf: Mapping[int, float] = field(default_factory=dict)
     hmmr: Mapping[int, float] = field(default_factory=dict)
     ferf: Mapping[tuple[str, int], float] = field(default_factory=dict)
     ferr: Mapping[tuple[str, int], float] = field(default_factory=dict)
+    lexr: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {"lex": len(self.lex), "hmmf": len(self.hmmf), "hmmr": len(self.hmmr),
+        return {"lex": len(self.lex), "lexr": len(self.lexr), "hmmf": len(self.hmmf), "hmmr": len(self.hmmr),
                 "ferf": len(self.ferf), "ferr": len(self.ferr)}
 
-    def as_eflomal(self) -> tuple:
-        """The tuple eflomal's ``to_eflomal_priors_file`` takes."""
-        return ([(s, t, a) for (s, t), a in self.lex.items()], dict(self.hmmf), dict(self.hmmr),
-                [(w, k, a) for (w, k), a in self.ferf.items()], [(w, k, a) for (w, k), a in self.ferr.items()])
+    def as_eflomal(self, weight: float = 1.0, *, reverse: bool = False) -> tuple:
+        """The tuple eflomal's ``to_eflomal_priors_file`` takes, every alpha multiplied by ``weight``;
+        ``reverse``: for a reverse-only eflomal call (its lexical table is ``lexr`` where there is one)."""
+        w = float(weight)
+        lex = self.lexr if reverse and self.lexr else self.lex
+        return ([(s, t, a * w) for (s, t), a in lex.items()], {j: a * w for j, a in self.hmmf.items()},
+                {j: a * w for j, a in self.hmmr.items()}, [(x, k, a * w) for (x, k), a in self.ferf.items()],
+                [(x, k, a * w) for (x, k), a in self.ferr.items()])
 
 
 @dataclass(frozen=True)
@@ -104,11 +124,12 @@ def compute_priors(src: Sequence[Tokens], tgt: Sequence[Tokens], fwd: Sequence[A
     """Priors counted from forward and reverse alignments (both in source→target orientation).
 
     ``src``/``tgt`` are the words as eflomal saw them; they are stemmed here. LEX counts the
-    forward links; HMMF/HMMR the jumps as eflomal's sampler counts them (the first from -1, one
+    forward links, LEXR the reverse ones; HMMF/HMMR the jumps as eflomal's sampler counts them (the first from -1, one
     to the sentence end after the last link, none in a pair without links); FERF/FERR the
     fertility of every word of the side, 0 included.
     """
     lex: Counter = Counter()
+    lexr: Counter = Counter()
     hmmf: Counter = Counter()
     hmmr: Counter = Counter()
     ferf: Counter = Counter()
@@ -120,11 +141,13 @@ def compute_priors(src: Sequence[Tokens], tgt: Sequence[Tokens], fwd: Sequence[A
         r_pairs = sorted({(l.src, l.tgt) for l in r.links})
         for i, j in f_pairs:
             lex[(s_st[i], t_st[j])] += 1
+        for i, j in r_pairs:
+            lexr[(s_st[i], t_st[j])] += 1
         _jumps(hmmf, [(j, i) for i, j in f_pairs], len(s))
         _jumps(hmmr, r_pairs, len(t))
         _fertility(ferf, s_st, Counter(i for i, _ in f_pairs))
         _fertility(ferr, t_st, Counter(j for _, j in r_pairs))
-    return Priors(dict(lex), dict(hmmf), dict(hmmr), dict(ferf), dict(ferr))
+    return Priors(dict(lex), dict(hmmf), dict(hmmr), dict(ferf), dict(ferr), dict(lexr))
 
 
 def _jumps(out: Counter, links: list[tuple[int, int]], length: int) -> None:
@@ -149,8 +172,9 @@ def _alpha(a: float) -> str:
 
 
 def format_priors(priors: Priors) -> str:
-    """eflomal's priors text (its ``write_priors`` order: LEX, FERF, FERR, HMMF, HMMR; sorted)."""
+    """The priors text (eflomal's ``write_priors`` order: LEX, then LEXR, FERF, FERR, HMMF, HMMR; sorted)."""
     lines = [f"LEX\t{s}\t{t}\t{_alpha(a)}" for (s, t), a in sorted(priors.lex.items())]
+    lines += [f"LEXR\t{s}\t{t}\t{_alpha(a)}" for (s, t), a in sorted(priors.lexr.items())]
     lines += [f"FERF\t{w}\t{k}\t{_alpha(a)}" for (w, k), a in sorted(priors.ferf.items())]
     lines += [f"FERR\t{w}\t{k}\t{_alpha(a)}" for (w, k), a in sorted(priors.ferr.items())]
     lines += [f"HMMF\t{j}\t{_alpha(a)}" for j, a in sorted(priors.hmmf.items())]
@@ -173,7 +197,7 @@ def parse_priors(data: bytes, path: str) -> Priors:
             raise ProjnerError(E.E110, file=path, line=lineno, detail=f"not UTF-8 ({exc.reason})") from None
         fields = line.rstrip("\r").split("\t")
         kind = fields[0]
-        want = {"LEX": 4, "FERF": 4, "FERR": 4, "HMMF": 3, "HMMR": 3}.get(kind)
+        want = {"LEX": 4, "LEXR": 4, "FERF": 4, "FERR": 4, "HMMF": 3, "HMMR": 3}.get(kind)
         if want is None:
             raise ProjnerError(E.E110, file=path, line=lineno,
                                detail=f"unknown kind {kind[:40]!r}; lines start with {', '.join(KINDS)} and a TAB")
@@ -186,10 +210,10 @@ def parse_priors(data: bytes, path: str) -> Priors:
         if kind in ("HMMF", "HMMR"):
             key: Any = _number(fields[1], int, "jump", path, lineno)
         else:
-            words = fields[1:3] if kind == "LEX" else fields[1:2]
+            words = fields[1:3] if kind in ("LEX", "LEXR") else fields[1:2]
             if any(not w or w != "".join(w.split()) for w in words):
                 raise ProjnerError(E.E110, file=path, line=lineno, detail="a word is empty or holds white space")
-            if kind == "LEX":
+            if kind in ("LEX", "LEXR"):
                 key = (fields[1], fields[2])
             else:
                 fert = _number(fields[2], int, "fertility", path, lineno)
@@ -201,7 +225,9 @@ def parse_priors(data: bytes, path: str) -> Priors:
         n += 1
     if not n:
         raise ProjnerError(E.E110, file=path, detail="the file holds no priors")
-    return Priors(out["LEX"], out["HMMF"], out["HMMR"], out["FERF"], out["FERR"])
+    if out["LEXR"] and not out["LEX"]:
+        raise ProjnerError(E.E110, file=path, detail="LEXR lines without LEX lines (the forward direction has no lexical priors)")
+    return Priors(out["LEX"], out["HMMF"], out["HMMR"], out["FERF"], out["FERR"], out["LEXR"])
 
 
 def _number(text: str, kind: type, what: str, path: str, lineno: int):
@@ -274,9 +300,11 @@ def hash_corpus(src: Sequence[Tokens], tgt: Sequence[Tokens]) -> str:
 
 
 def train_priors(src: Sequence[Tokens], tgt: Sequence[Tokens], out_path: str | os.PathLike, *,
-                 sample: int | None = None, seed: int | None = None, **params: Any) -> PriorsInfo:
+                 sample: int | None = None, seed: int | None = None, eflomal_format: bool = False,
+                 **params: Any) -> PriorsInfo:
     """Align ``src``/``tgt`` (or a sample) with ``EflomalAligner(**params)`` in both directions and
     write the priors made from its links to ``out_path`` (atomically) and a sidecar ``out_path.json``.
+    ``eflomal_format``: no LEXR lines (eflomal's own reader and convention: one lexical table).
 
     The aligner applies to its input what it applies in any run (token clean-up, prefix/suffix
     stemming, the copy dictionary, extra text, long-pair windows), so the priors' words match
@@ -298,6 +326,8 @@ def train_priors(src: Sequence[Tokens], tgt: Sequence[Tokens], out_path: str | o
     words_s = [_line(s).split(" ") if len(s) else [] for s in s_sel]
     words_t = [_line(t).split(" ") if len(t) else [] for t in t_sel]
     priors = compute_priors(words_s, words_t, fwd, rev, prefix_len=aligner.prefix_len, suffix_len=aligner.suffix_len)
+    if eflomal_format:
+        priors = Priors(priors.lex, priors.hmmf, priors.hmmr, priors.ferf, priors.ferr)
     if not priors.lex:
         raise ProjnerError(E.E112, detail=f"eflomal produced no links on the {len(idx)} pairs")
     text = format_priors(priors).encode("utf-8")
@@ -305,7 +335,7 @@ def train_priors(src: Sequence[Tokens], tgt: Sequence[Tokens], out_path: str | o
     sha = hashlib.sha256(text).hexdigest()
     shown = {k: v for k, v in params.items() if k not in ("extra_src", "extra_tgt", "priors")}
     record = {
-        "format": FORMAT, "priors": os.path.basename(out), "sha256": sha, "pairs": len(src),
+        "format": FORMAT, "priors": os.path.basename(out), "eflomal_format": bool(eflomal_format), "sha256": sha, "pairs": len(src),
         "sample": {"n": len(idx), "method": "all" if len(idx) == len(src) else "seeded" if seed is not None else "even",
                    "seed": seed},
         "corpus_sha256": hash_corpus(src, tgt), "extra_pairs": len(params.get("extra_src", ()) or ()),

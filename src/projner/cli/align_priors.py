@@ -12,13 +12,14 @@ import typer
 def align_priors(
     src: Path = typer.Argument(..., help="Source sentences (.txt one per line, or CoNLL/JSONL)."),
     tgt: Path = typer.Argument(..., help="Target sentences, line-parallel to SRC."),
-    out: Path = typer.Option(..., "--out", "-o", help="The priors file to write (eflomal's format; a sidecar OUT.json records what went in)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The priors file to write (eflomal's format plus LEXR lines; a sidecar OUT.json records what went in)."),
     sample: Optional[int] = typer.Option(None, "--sample", help="Train on N pairs only: evenly spaced, or a seeded sample with --seed."),
     seed: Optional[int] = typer.Option(None, "--seed", help="With --sample: a random sample with this seed instead of evenly spaced pairs."),
     samplers: int = typer.Option(3, help="eflomal: samplers per run."),
     stem: int = typer.Option(4, help="eflomal: prefix length for stemming (use the --stem of the runs that will use the priors)."),
     model: int = typer.Option(3, "--model", help="eflomal: 1 IBM1, 2 +HMM, 3 +fertility."),
     copy_dictionary: bool = typer.Option(True, "--copy-dictionary/--no-copy-dictionary", help="eflomal: add words found on both sides as one-word pairs."),
+    eflomal_format: bool = typer.Option(False, "--eflomal-format", help="Write eflomal's own kinds only (one lexical table, forward links; for eflomal-align --priors). Default: also LEXR lines, the reverse direction's table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no reading reports."),
 ) -> None:
     """Align a corpus with eflomal in both directions and write priors from its links, for shards or small runs."""
@@ -37,7 +38,7 @@ def align_priors(
     if not quiet:
         for c in corpora:
             typer.echo(c.report.summary(), err=True)
-    info = train_priors([x.tokens for x in s], [x.tokens for x in t], out, sample=sample, seed=seed,
+    info = train_priors([x.tokens for x in s], [x.tokens for x in t], out, sample=sample, seed=seed, eflomal_format=eflomal_format,
                         n_samplers=samplers, prefix_len=stem, model=model, copy_dictionary=copy_dictionary)
     rec = info.record
     typer.echo(f"wrote priors of {rec['sample']['n']} of {rec['pairs']} pairs to {out} ({json.dumps(info.counts)}); "

@@ -277,25 +277,52 @@ class FastTagger:
         with self._threads(head=True):
             return self._decode(sentences, self._prepared(feats), wanted)
 
-    def _decode(self, sentences: Sequence[Sentence], feats: Sequence, wanted, scores: bool = True) -> list[Sentence]:
+    def marginals(self, sentences: Sequence[Sentence], *, tags: Sequence[str] | None = None) -> list[np.ndarray]:
+        """Per-word tag probabilities (the CRF's exact marginals): per sentence a ``words × tags``
+        float array whose columns follow ``tags`` (default ``O, B-X, I-X, ...`` of :attr:`labels`;
+        a tag the model lacks gets 0). Used to average several teachers (self-training)."""
+        if self.head is None:
+            raise ProjnerError(E.E148)
+        cols = tuple(tags) if tags is not None else self._tags
+        where = [self._tags.index(t) if t in self._tags else -1 for t in cols]
+        out = [np.zeros((len(s), len(cols)), dtype=np.float64) for s in sentences]
+        with self._threads():
+            feats = self._features(sentences)
+        with self._threads(head=True):
+            for i, _, marg in self._batches(sentences, self._prepared(feats), scores=True):
+                for j, w in enumerate(where):
+                    if w >= 0:
+                        out[i][:, j] = marg[:, w]
+        return out
+
+    def _batches(self, sentences: Sequence[Sentence], feats: Sequence, scores: bool):
+        """``(index, tag path, marginals [words × own tags] or None)`` of every non-empty sentence,
+        in length-sorted batches of ``eval_batch_size``."""
         torch = _torch()
         was_training = self.head.training
         self.head.eval()
-        out: list[Sentence | None] = [s.with_spans(()) if not len(s) else None for s in sentences]
         order = sorted((i for i, s in enumerate(sentences) if len(s)), key=lambda i: len(sentences[i]))
         bs = self.eval_batch_size
-        with torch.no_grad():
-            for b0 in range(0, len(order), bs):
-                idx = order[b0 : b0 + bs]
-                x, mask, _ = self._pad(feats, idx)
-                paths, marg = self.head.decode(x, mask, marginals=scores)
-                marg = marg.cpu().numpy() if scores else None
-                for r, i in enumerate(idx):
-                    tags = [self._tags[k] for k in paths[r]]
-                    m = [dict(zip(self._tags, marg[r, w].tolist())) for w in range(len(tags))] if scores else None
-                    out[i] = sentences[i].with_spans(keep_labels(span_scores(tags, m), wanted))
-        if was_training:
-            self.head.train()
+        try:
+            with torch.no_grad():
+                for b0 in range(0, len(order), bs):
+                    idx = order[b0 : b0 + bs]
+                    x, mask, _ = self._pad(feats, idx)
+                    paths, marg = self.head.decode(x, mask, marginals=scores)
+                    marg = marg.cpu().numpy() if scores else None
+                    for r, i in enumerate(idx):
+                        n = len(sentences[i])
+                        yield i, paths[r][:n], (marg[r, :n] if scores else None)
+        finally:
+            if was_training:
+                self.head.train()
+
+    def _decode(self, sentences: Sequence[Sentence], feats: Sequence, wanted, scores: bool = True) -> list[Sentence]:
+        out: list[Sentence | None] = [s.with_spans(()) if not len(s) else None for s in sentences]
+        for i, path, marg in self._batches(sentences, feats, scores):
+            tags = [self._tags[k] for k in path]
+            m = [dict(zip(self._tags, marg[w].tolist())) for w in range(len(tags))] if scores else None
+            out[i] = sentences[i].with_spans(keep_labels(span_scores(tags, m), wanted))
         return out
 
     # ------------------------------------------------------------------ persistence

@@ -159,18 +159,10 @@ class RunSpec:
 STUDY_COMMON = ("name", "study", "output", "data", "cache")
 
 
-def parse_config(obj: Any, file: str | None = None):
-    """Validate a loaded YAML document; every error names the key path (E200).
-
-    A config with ``study: NAME`` (other than ``translate-train``) is a research study
-    (:mod:`projner.research`): its own keys are validated by the registered study and a
-    :class:`~projner.pipeline.study.StudyConfig` is returned.
-    """
-    v = _V(file)
-    if isinstance(obj, dict) and obj.get("study", "translate-train") != "translate-train":
-        return _parse_study(obj, v, file)
-    if isinstance(obj, dict) and "study" in obj:
-        obj = {k: x for k, x in obj.items() if k != "study"}
+def entry_schema(v) -> dict[str, Callable[[Any, str], Any]]:
+    """The validators of one ``aligners`` / ``methods`` / ``parallel`` / ``models`` entry and of
+    ``labeller`` (each ``(value, key path) -> value``), shared by experiment configs and studies
+    that name a translate-train pipeline."""
     from projner.registry import aligners as aligner_registry
 
     known_aligners = sorted(set(aligner_registry.short_names()) | set(BUILTIN_ALIGNERS) | {"pharaoh"})
@@ -203,6 +195,23 @@ def parse_config(obj: Any, file: str | None = None):
         "english_max": lambda y, q: v.int_(y, q, 1, optional=True)}, required=("backend",))
     labeller = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "backend": v.str_, "label_map": v.str_, "params": v.params, "train": v.opt_str, "dev": v.opt_str})
+    return {"aligner": aligner, "method": method, "parallel": parallel, "model": model, "labeller": labeller}
+
+
+def parse_config(obj: Any, file: str | None = None):
+    """Validate a loaded YAML document; every error names the key path (E200).
+
+    A config with ``study: NAME`` (other than ``translate-train``) is a research study
+    (:mod:`projner.research`): its own keys are validated by the registered study and a
+    :class:`~projner.pipeline.study.StudyConfig` is returned.
+    """
+    v = _V(file)
+    if isinstance(obj, dict) and obj.get("study", "translate-train") != "translate-train":
+        return _parse_study(obj, v, file)
+    if isinstance(obj, dict) and "study" in obj:
+        obj = {k: x for k, x in obj.items() if k != "study"}
+    entries = entry_schema(v)
+    aligner, method, parallel, model, labeller = (entries[k] for k in ("aligner", "method", "parallel", "model", "labeller"))
     names = lambda x, p: v.list_(x, p, v.str_)  # noqa: E731
     grid_one = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "languages": names, "aligners": names, "methods": names, "parallel": names, "models": names},
@@ -315,24 +324,31 @@ def _parallel_cfg(d: Mapping[str, Any]) -> ParallelConfig:
 
 def pipeline_config(cfg: ExperimentConfig, spec: RunSpec, data: str | None = None) -> TranslateTrainConfig:
     """The :class:`TranslateTrainConfig` of one grid run."""
-    pa = cfg.parallel[spec.parallel]
-    al = cfg.aligners[spec.aligner]
+    return translate_train_config(
+        spec.lang, parallel=cfg.parallel[spec.parallel], aligner=cfg.aligners[spec.aligner], method=cfg.methods[spec.method],
+        model=cfg.models[spec.model], labeller=labeller_config(cfg), labels=cfg.labels,
+        data=data if data is not None else cfg.data, parallels=cfg.parallel)
+
+
+def translate_train_config(lang: str, *, parallel: Mapping[str, Any], aligner: Mapping[str, Any], method: Mapping[str, Any],
+                           model: Mapping[str, Any], labeller: LabellerConfig, labels: Sequence[str],
+                           data: str | None = None, parallels: Mapping[str, Mapping[str, Any]] = BUILTIN_PARALLEL) -> TranslateTrainConfig:
+    """A :class:`TranslateTrainConfig` from validated config entries (:func:`entry_schema`);
+    ``parallels`` resolves the names in ``align_extra`` / ``extra``."""
+    pa, al, me, mo = parallel, aligner, method, model
     extra_names = list(pa.get("align_extra", [])) + list(al.get("extra", []))
-    extra = tuple(_parallel_cfg(cfg.parallel[n]) for n in extra_names)
+    extra = tuple(_parallel_cfg(parallels[n]) for n in extra_names)
     params = dict(al.get("params", {}))
-    aligner = AlignerConfig(name=al["name"], params=params, file=al.get("file"), extra=extra)
-    me = cfg.methods[spec.method]
+    aligner_cfg = AlignerConfig(name=al["name"], params=params, file=al.get("file"), extra=extra)
     projection = ProjectionConfig(method=me["method"], params=dict(me.get("params", {})),
                                   strip_determiners=me.get("strip_determiners", True),
                                   filter=me.get("filter", "none"), keep_empty=me.get("keep_empty", 1.0),
                                   unknown=tuple(me.get("unknown", ())), unknown_score=me.get("unknown_score", 0.5),
                                   transfer=me.get("transfer"), transfer_unknown=me.get("transfer_unknown"))
-    mo = cfg.models[spec.model]
-    model = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})),
-                        add_english=mo.get("add_english", False), english_max=mo.get("english_max"))
-    return TranslateTrainConfig(lang=spec.lang, parallel=_parallel_cfg(pa), labeller=labeller_config(cfg),
-                                aligner=aligner, projection=projection, model=model, labels=cfg.labels,
-                                data=data if data is not None else cfg.data)
+    model_cfg = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})),
+                            add_english=mo.get("add_english", False), english_max=mo.get("english_max"))
+    return TranslateTrainConfig(lang=lang, parallel=_parallel_cfg(pa), labeller=labeller, aligner=aligner_cfg,
+                                projection=projection, model=model_cfg, labels=tuple(labels), data=data)
 
 
 def transfer_labeller(cfg: ExperimentConfig, model: str) -> LabellerConfig:
@@ -347,7 +363,11 @@ def transfer_labeller(cfg: ExperimentConfig, model: str) -> LabellerConfig:
 
 
 def labeller_config(cfg: ExperimentConfig) -> LabellerConfig:
-    lab = cfg.labeller
+    return labeller_from(cfg.labeller)
+
+
+def labeller_from(lab: Mapping[str, Any]) -> LabellerConfig:
+    """A :class:`LabellerConfig` from a validated ``labeller`` entry (defaults: crf, conll->per-org-loc)."""
     return LabellerConfig(backend=lab.get("backend", "crf"), label_map=lab.get("label_map", "conll->per-org-loc"),
                           params=dict(lab.get("params", {})), train=lab.get("train"), dev=lab.get("dev"))
 

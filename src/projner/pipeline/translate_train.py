@@ -52,7 +52,9 @@ def _result(lang: str, system: str, ev: Entry, info: Mapping[str, Any], steps: M
                      str(d.get("signature", "")), int(n), dict(info), dict(steps))
 
 
-def _english_train(labeller: LabellerConfig, data: str | None, labels: Sequence[str], n: int | None) -> tuple[str, Any]:
+def english_train(labeller: LabellerConfig, data: str | None, labels: Sequence[str], n: int | None) -> tuple[str, Any]:
+    """The labeller's English training data (CoNLL, its label map, ``labels`` only, at most ``n``
+    sentences evenly spaced) as ``(content key, loader)``: what ``add_english`` adds to a model."""
     train, _ = conll_paths(labeller.train, labeller.dev, data)
     key = hash_json({"file": hash_file(train), "map": labeller.label_map, "labels": list(labels), "n": n})
 
@@ -83,7 +85,7 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
     inputs = {"projected": projected.fingerprint}
     loaders = [lambda: read_sentences(projected.file("projected.jsonl"))]
     if cfg.model.add_english:
-        key, load_en = _english_train(cfg.labeller, cfg.data, cfg.labels, cfg.model.english_max)
+        key, load_en = english_train(cfg.labeller, cfg.data, cfg.labels, cfg.model.english_max)
         inputs["english"] = key
         loaders.append(load_en)
     trained = train_step(runner, cfg.model, inputs, lambda: tuple(s for ld in loaders for s in ld()))

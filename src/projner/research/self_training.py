@@ -43,24 +43,18 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from projner.data.datasets import ParallelConfig, evenly, test_path
+from projner.data.datasets import evenly, test_path
 from projner.data.textio import atomic_write
 from projner.data.unlabelled import SOURCES, source_available, unlabelled_tokens
 from projner.errors import E, ProjnerError
 from projner.ner.base import tag_names
 from projner.ner.decoding import average_marginals, common_marginals, decode_marginals
 from projner.pipeline.cache import Entry, StepRunner, hash_tokens, read_sentences, write_sentences
-from projner.pipeline.experiment import recording_errors
-from projner.pipeline.config import (
-    DEFAULT_LABELS,
-    AlignerConfig,
-    LabellerConfig,
-    ModelConfig,
-    ProjectionConfig,
-    TranslateTrainConfig,
-)
+from projner.pipeline.experiment import entry_schema, labeller_from, recording_errors, translate_train_config
+from projner.ner.base import TRAINABLE_BACKENDS
+from projner.pipeline.config import DEFAULT_LABELS, ModelConfig
 from projner.pipeline.steps import evaluate_step, labeller_step, train_step
-from projner.pipeline.translate_train import model_transfer_run, translate_train
+from projner.pipeline.translate_train import english_train, model_transfer_run, translate_train
 from projner.project.filters import downsample_empty
 from projner.registry import studies
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
@@ -189,20 +183,39 @@ def _weights(x, p, v):
 
 
 def _student(x, p, v):
-    return v.mapping(x, p, {"backend": lambda y, q: v.str_(y, q, ["crf"], "student backend"),
+    return v.mapping(x, p, {"backend": lambda y, q: v.str_(y, q, TRAINABLE_BACKENDS, "student backend"),
                             "params": lambda y, q: v.params(y, q)})
 
+
+def _teacher_pipeline(x, p, v):
+    e = entry_schema(v)
+    return v.mapping(x, p, {"labeller": e["labeller"], "aligner": e["aligner"], "method": e["method"],
+                            "parallel": e["parallel"], "model": e["model"]})
+
+
+# the projection teacher's translate-train pipeline and the transfer teacher (its labeller); every
+# part may be replaced in a config's ``teacher:`` (same entries as an experiment config's
+# aligners/methods/parallel/models and labeller)
+TEACHER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "labeller": {"backend": "crf", "label_map": "conll->per-org-loc"},
+    "aligner": {"name": "eflomal", "params": {"sym": "intersection", "prefix_len": 4, "copy_dictionary": True}},
+    "method": {"method": "heuristic", "strip_determiners": True, "filter": "complete"},
+    "parallel": {"kind": "mafand"},
+    "model": {"backend": "crf"},
+}
 
 DEFAULTS: Mapping[str, Any] = {
     "labels": list(DEFAULT_LABELS), "teachers": ["projection", "projection+transfer"], "unlabelled": ["mafand"],
     "threshold": 0.9, "keep_empty": 0.5, "rounds": 2, "combine": {}, "round_teachers": "student",
     "include_projected": False, "max_unlabelled": None, "student": {"backend": "crf", "params": {}},
+    "teacher": {},
 }
 
 
 def _params(params: Mapping[str, Any]) -> dict:
     out = {**DEFAULTS, **dict(params)}
     out["student"] = {**DEFAULTS["student"], **dict(out["student"])}
+    out["teacher"] = {**TEACHER_DEFAULTS, **dict(out["teacher"])}
     return out
 
 
@@ -228,6 +241,7 @@ class SelfTraining(Study):
         "include_projected": lambda x, p, v: v.bool_(x, p),
         "max_unlabelled": lambda x, p, v: v.int_(x, p, 1, optional=True),
         "student": _student,
+        "teacher": _teacher_pipeline,
     }
     required = ("languages",)
 
@@ -282,25 +296,25 @@ class SelfTraining(Study):
         from projner.ner.io import load_tagger
 
         runner, data, labels = ctx.runner, ctx.data, tuple(p["labels"])
-        labeller_cfg = LabellerConfig(backend="crf", label_map="conll->per-org-loc")
-        tt_cfg = TranslateTrainConfig(lang=lang, parallel=ParallelConfig(kind="mafand"), labeller=labeller_cfg,
-                                      aligner=AlignerConfig(), projection=ProjectionConfig(method="heuristic", strip_determiners=True, filter="complete"),
-                                      model=ModelConfig(backend="crf"), labels=labels, data=data)
+        tp = p["teacher"]
+        labeller_cfg = labeller_from(tp["labeller"])
+        tt_cfg = translate_train_config(lang, parallel=tp["parallel"], aligner=tp["aligner"], method=tp["method"],
+                                        model=tp["model"], labeller=labeller_cfg, labels=labels, data=data)
         res_box: dict[str, Any] = {}
 
         def transfer():
             r = model_transfer_run(lang, labeller_cfg, labels=labels, data=data, runner=runner)
-            return {"system": "transfer", "f1": r.f1, "precision": r.precision, "recall": r.recall,
+            return {"system": "transfer", "model": labeller_cfg.backend, "f1": r.f1, "precision": r.precision, "recall": r.recall,
                     "per_type": r.per_type, "signature": r.signature, "steps": r.steps}
 
         def projection():
             r = translate_train(tt_cfg, runner=runner)
             res_box["projection"] = r
-            return {"system": "projection", "f1": r.f1, "precision": r.precision, "recall": r.recall,
+            return {"system": "projection", "model": tt_cfg.model.backend, "f1": r.f1, "precision": r.precision, "recall": r.recall,
                     "per_type": r.per_type, "signature": r.signature, "steps": r.steps,
                     "info": {"n_train": r.info.get("n_train"), "align_signature": r.info.get("align_signature")}}
 
-        self._guard(ctx, f"{lang}__transfer", lang, "transfer (English CRF)", transfer)
+        self._guard(ctx, f"{lang}__transfer", lang, f"transfer (English {labeller_cfg.backend})", transfer)
         self._guard(ctx, f"{lang}__projection", lang, "projection teacher", projection)
         cells = [c for c in self._cells(p) if c[0] == lang]
         if not cells:
@@ -341,10 +355,14 @@ class SelfTraining(Study):
                                                keep_empty=p["keep_empty"])
                     inputs = {"pseudo": pseudo.fingerprint}
                     loaders = [lambda: read_sentences(pseudo.file("pseudo.jsonl"))]
-                    if p["include_projected"]:
+                    if p["include_projected"]:  # the projection teacher's own training data too
                         proj = teachers["projection"].extra["projected"]
                         inputs["projected"] = proj.fingerprint
                         loaders.append(lambda: read_sentences(proj.file("projected.jsonl")))
+                        if tt_cfg.model.add_english:
+                            key, load_en = english_train(tt_cfg.labeller, tt_cfg.data, tt_cfg.labels, tt_cfg.model.english_max)
+                            inputs["english"] = key
+                            loaders.append(load_en)
                     trained = train_step(runner, student_cfg, inputs, lambda: tuple(s for ld in loaders for s in ld()))
                     sig = {"system": "self-training", "student": student_cfg.backend, "teachers": tset,
                            "unlabelled": src, "round": rnd, "threshold": p["threshold"]}
