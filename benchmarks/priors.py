@@ -13,7 +13,9 @@ Strict F1 of heuristic projection (gap 1, ratio >= 0.8) of the English gold enti
     (a) the whole corpus aligned at once;
     (b) shards of S pairs, each aligned alone;
     (c) shards of S pairs, each aligned with priors trained once on the whole corpus
-        (``train_priors``, then ``EflomalAligner(priors=...)``).
+        (``train_priors``, then ``EflomalAligner(priors=...)``): a lexical table per direction;
+        ``--weights 1,3,10``: also with the priors' alphas multiplied (``priors_weight``);
+        ``--eflomal-lex``: also with eflomal's one lexical table (the same priors without LEXR).
 
 Mean ± sd over ``--runs`` repetitions (eflomal is unseeded; (c) trains its priors anew each run).
 
@@ -29,7 +31,7 @@ import time
 
 from benchmarks.common import data_dir, machine, mean_sd, table, tokenize
 from projner.align.eflomal import EflomalAligner
-from projner.align.priors import train_priors
+from projner.align.priors import Priors, format_priors, load_priors, train_priors
 from projner.data.formats import read_corpus
 from projner.evaluate.spans import evaluate_spans
 from projner.project.build import project_corpora
@@ -82,7 +84,7 @@ def sharded(src, tgt, shard: int, **params) -> list:
     return out
 
 
-def run(data, n: int, shard: int, runs: int, langs=LANGS, weights=(1.0,)) -> str:
+def run(data, n: int, shard: int, runs: int, langs=LANGS, weights=(1.0,), eflomal_lex: bool = False) -> str:
     base = data / "europarl_ner"
     en = read_corpus(base / "en-europarl.test.conll02").sentences
     fill_src, fill_tgt = filler(data, n - len(en))
@@ -90,15 +92,16 @@ def run(data, n: int, shard: int, runs: int, langs=LANGS, weights=(1.0,)) -> str
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="projner-priors-bench-") as tmp:
         for lang in langs:
-            _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights)
-    return _report(scores, times, n, shard, runs, langs, weights)
+            _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights, eflomal_lex)
+    return _report(scores, times, n, shard, runs, langs, weights, eflomal_lex)
 
 
 def _cell(w: float) -> str:
     return "c" if w == 1 else f"c{w:g}"
 
 
-def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights=(1.0,)) -> None:
+def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, times, weights=(1.0,),
+              eflomal_lex: bool = False) -> None:
     gold = read_corpus(base / f"{lang}-europarl.test.conll02").sentences
     src, tgt, pos = corpus(en, gold, fill_src, fill_tgt, n)
     for r in range(runs):
@@ -117,15 +120,27 @@ def _language(base, en, fill_src, fill_tgt, lang, n, shard, runs, tmp, scores, t
             als = sharded(src, tgt, shard, priors=path, priors_weight=w)
             scores.setdefault((lang, _cell(w)), []).append(f1_at(en, gold, als, pos))
             times.setdefault(_cell(w), []).append(time.perf_counter() - t4)
-        cs = " ".join(f"{_cell(w)} {scores[(lang, _cell(w))][-1]:.4f}" for w in weights)
+        if eflomal_lex:  # the same priors with eflomal's one lexical table (forward links) for both directions
+            one = os.path.join(tmp, f"{lang}-{r}.eflomal.priors")
+            pri = load_priors(path).priors
+            with open(one, "w", encoding="utf-8") as fh:
+                fh.write(format_priors(Priors(pri.lex, pri.hmmf, pri.hmmr, pri.ferf, pri.ferr)))
+            t4 = time.perf_counter()
+            als = sharded(src, tgt, shard, priors=one)
+            scores.setdefault((lang, "e"), []).append(f1_at(en, gold, als, pos))
+            times.setdefault("e", []).append(time.perf_counter() - t4)
+        cells = [_cell(w) for w in weights] + (["e"] if eflomal_lex else [])
+        cs = " ".join(f"{c} {scores[(lang, c)][-1]:.4f}" for c in cells)
         print(f"{lang} run {r + 1}: a {scores[(lang, 'a')][-1]:.4f} b {scores[(lang, 'b')][-1]:.4f} "
               f"{cs} (priors: {info.counts['lex']} LEX lines, {os.path.getsize(path) / 1e6:.1f} MB)", flush=True)
 
 
-def _report(scores, times, n: int, shard: int, runs: int, langs, weights=(1.0,)) -> str:
+def _report(scores, times, n: int, shard: int, runs: int, langs, weights=(1.0,), eflomal_lex: bool = False) -> str:
     names = {"a": "(a) whole corpus at once", "b": f"(b) shards of {shard:,}, alone"}
     for w in weights:
         names[_cell(w)] = f"(c) shards of {shard:,} + priors of the whole corpus" + ("" if w == 1 else f", weight {w:g}")
+    if eflomal_lex:
+        names["e"] = f"(c, eflomal's one lexical table) shards of {shard:,} + the same priors without LEXR"
     rows = []
     for c, name in names.items():
         vals = [scores[(lang, c)] for lang in langs]
@@ -133,7 +148,7 @@ def _report(scores, times, n: int, shard: int, runs: int, langs, weights=(1.0,))
         rows.append([name] + [mean_sd(v) for v in vals] + [f"{sum(means) / len(means):.3f}"])
     mean = {c: sum(sum(scores[(lang, c)]) / runs for lang in langs) / len(langs) for c in names}
     t = {k: sum(v) / len(v) for k, v in times.items()}
-    short = {c: "(b)" if c == "b" else "(c)" if c == "c" else f"(c, weight {c[1:]})" for c in names}
+    short = {c: "(b)" if c == "b" else "(c)" if c == "c" else "(c, one table)" if c == "e" else f"(c, weight {c[1:]})" for c in names}
     diffs = "; ".join(f"{short[c]} − (a): {100 * (mean[c] - mean['a']):+.2f}" for c in names if c != "a")
     return (
         f"Europarl-NER en→{'/'.join(langs)} (799 pairs) interleaved into {n:,} pairs (the rest MAFAND en-swa), "
@@ -152,9 +167,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--langs", default=",".join(LANGS))
     ap.add_argument("--weights", default="1", help="priors weights for (c), comma-separated (EflomalAligner(priors_weight=))")
+    ap.add_argument("--eflomal-lex", action="store_true",
+                    help="also (c) with eflomal's single lexical table (the same priors without LEXR lines)")
     args = ap.parse_args()
     weights = tuple(float(w) for w in args.weights.split(","))
-    print(run(data_dir(args.data), args.pairs, args.shard, args.runs, tuple(args.langs.split(",")), weights))
+    print(run(data_dir(args.data), args.pairs, args.shard, args.runs, tuple(args.langs.split(",")), weights, args.eflomal_lex))
 
 
 if __name__ == "__main__":

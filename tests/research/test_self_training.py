@@ -300,12 +300,13 @@ def test_study_end_to_end_and_resume(world, tmp_path):
     assert (out / "self_training.md").is_file()
 
 
-def test_study_with_another_teacher_pipeline_and_student(world, tmp_path):
+def test_study_with_another_teacher_pipeline_and_student(world, tmp_path, monkeypatch):
     """``teacher:`` chooses the projection teacher's pipeline, ``student:`` any trainable backend."""
-    cfg = parse_config({"study": "self_training", "languages": ["xx"], "teachers": ["projection", "projection+transfer"],
-                        "unlabelled": ["masakhaner-train"], "rounds": 1, "threshold": 0.5, "include_projected": True,
-                        "teacher": {"method": {"method": "heuristic", "filter": "none"}, "model": {"backend": "pcrf", "params": {"epochs": 3}}},
-                        "student": {"backend": "pcrf", "params": {"epochs": 3}}})
+    raw = {"study": "self_training", "languages": ["xx"], "teachers": ["projection", "projection+transfer"],
+           "unlabelled": ["masakhaner-train"], "rounds": 1, "threshold": 0.5, "include_projected": True,
+           "teacher": {"method": {"method": "heuristic", "filter": "none"}, "model": {"backend": "pcrf", "params": {"epochs": 3}}},
+           "student": {"backend": "pcrf", "params": {"epochs": 3}}}
+    cfg = parse_config(raw)
     out = run_experiment(cfg, tmp_path / "res", cache=str(tmp_path / "cache"), data=str(world), verbose=False)
     recs = {p.stem: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
     assert all(r["status"] == "ok" for r in recs.values()), [r.get("error") for r in recs.values()]
@@ -316,6 +317,17 @@ def test_study_with_another_teacher_pipeline_and_student(world, tmp_path):
         # the student trains on the projected sentences plus the kept pseudo-labelled ones
         assert st["n_train"] == recs["xx__projection"]["info"]["n_train"] + st["pseudo"]["out"]
         assert "pcrf" in st["signature"] and st["f1"] > 0.5
+    # a round added later reuses the recorded teacher (its cache entries), never a new projection
+    import projner.research.self_training as st_mod
+
+    def no_new_projection(*a, **k):
+        raise AssertionError("the projection teacher was rebuilt")
+
+    monkeypatch.setattr(st_mod, "translate_train", no_new_projection)
+    run_experiment(parse_config({**raw, "rounds": 2}), tmp_path / "res", cache=str(tmp_path / "cache"), data=str(world), verbose=False)
+    r2 = json.loads((out / "runs" / "xx__projection__masakhaner-train__r2.json").read_text())
+    assert r2["status"] == "ok" and r2["round_teachers"] == ["student r1"]
+    assert r2["n_train"] == recs["xx__projection"]["info"]["n_train"] + r2["pseudo"]["out"]
 
 
 @pytest.mark.parametrize("exc, recorded", [(OSError(28, "No space left on device"), True),

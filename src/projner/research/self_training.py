@@ -410,9 +410,19 @@ class SelfTraining(Study):
         out: dict[str, _LoadedTeacher] = {}
         names = {n for t in p["teachers"] for n in t.split("+")} | ({"projection"} if p["include_projected"] else set())
         if "projection" in names:
-            r = res_box.get("projection") or translate_train(tt_cfg, runner=runner)
-            trained = self._entry(runner, "train", r.steps.get("train"))
-            projected = self._entry(runner, "project", r.steps.get("project"))
+            # the teacher of the recorded projection run, as long as its cache entries exist: a resumed
+            # study (a round added later, an interruption) keeps the teacher its finished rounds
+            # used, even where the code changed since (eflomal is unseeded: realigning would give
+            # another teacher and other projected data)
+            steps = (read_run(ctx.out, f"{lang}__projection") or {}).get("steps") or {}
+            trained = self._entry(runner, "train", steps.get("train"))
+            projected = self._entry(runner, "project", steps.get("project"))
+            if res_box.get("projection") is not None or trained is None or projected is None:
+                r = res_box.get("projection") or translate_train(tt_cfg, runner=runner)
+                trained = self._entry(runner, "train", r.steps.get("train"))
+                projected = self._entry(runner, "project", r.steps.get("project"))
+            elif ctx.log:
+                ctx.log(f"[self-training] {lang}: projection teacher from the recorded run (train {trained.fingerprint[:12]})")
             if trained is None or projected is None:
                 raise ProjnerError(E.E241, detail=f"{lang}: the projection teacher's cache entries are missing after training")
             out["projection"] = _LoadedTeacher(trained.fingerprint, lambda e=trained: load_tagger(e.file("model"), progress=False),
