@@ -59,6 +59,28 @@ def test_translate_train_cli_with_parallel_files(world, tmp_path, capsys):
     assert len(read_corpus(str(pred)).sentences) == 40
 
 
+def test_translate_train_cli_self_training(world, tmp_path, capsys):
+    d = world / "mafand_mt" / "en-xx"
+    out = tmp_path / "model"
+    text = tmp_path / "text.xx"
+    text.write_text((d / "dev.xx").read_text(encoding="utf-8"), encoding="utf-8")
+    base = ["translate-train", "--lang", "xx", "--labeller", "crf", "--backend", "crf", "--no-transfer",
+            "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"), "--out", str(out), "--data", str(world),
+            "--cache", str(tmp_path / "cache"), "--sym", "intersection"]
+    main(base + ["--self-train", str(text), "--self-train-threshold", "0.5"])
+    cap = capsys.readouterr()
+    assert "before self-training: F1 " in cap.err and "self-training round 1: F1 " in cap.err
+    assert "system:projection+self-training" in cap.out and "unlabelled:file:text.xx" in cap.out
+    assert (out / "meta.json").is_file()
+    with pytest.raises(SystemExit) as ei:  # a missing text is named before anything runs
+        main(base + ["--self-train", str(tmp_path / "nope.txt")])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "[E040]" in err and "nope.txt" in err and "--self-train" in err
+    with pytest.raises(SystemExit) as ei:
+        main(base + ["--self-train", str(text), "--self-train-threshold", "2"])
+    assert ei.value.code == 2 and "[E241]" in capsys.readouterr().err
+
+
 def test_pipeline_commands_name_missing_and_unwritable_files(world, tmp_path, capsys):
     test = world / "masakhaner2" / "xx" / "test.txt"
     missing = tmp_path / "missing.en"

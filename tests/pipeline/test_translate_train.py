@@ -204,3 +204,59 @@ def test_complete_caps_filter_drops_sentences_with_stray_names():
     assert kept2 == (ok, after_stop) and "dropped_capitalised" not in st2
     with pytest.raises(ProjnerError, match="complete-caps"):
         ProjectionConfig(filter="capitals")
+
+
+# ----------------------------------------------------------------------------- self-training after training
+
+
+def test_self_training_after_translate_train(world, tmp_path):
+    from projner.pipeline.cache import read_sentences
+    from projner.pipeline.config import SelfTrainConfig
+
+    text = tmp_path / "unlabelled.txt"  # the target side of the synthetic parallel text, as raw lines
+    lines = (world / "mafand_mt" / "en-xx" / "train.xx").read_text(encoding="utf-8").splitlines()
+    text.write_text("\n".join(lines[:60]) + "\n\n\n", encoding="utf-8")  # two empty lines at the end
+    runner = StepRunner(Cache(tmp_path / "cache"))
+    plain = translate_train(_cfg(world), runner=runner)
+    st = SelfTrainConfig(unlabelled=f"file:{text}", threshold=0.5, keep_empty=1.0, rounds=2)
+    res = translate_train(_cfg(world, self_train=st), runner=runner)
+    # the teacher is the plain run's model (same cache entry), the result the last student
+    assert res.info["teacher"]["f1"] == plain.f1 and res.steps["teacher_train"] == plain.steps["train"]
+    rounds = res.info["self_training"]
+    assert [r["round"] for r in rounds] == [1, 2] and res.steps["train"] == rounds[-1]["steps"]["train"]
+    assert res.f1 == rounds[-1]["f1"] and "self-training" in res.system and "|round:2|threshold:0.5|unlabelled:file:unlabelled.txt|" in res.signature
+    for r in rounds:
+        ps = r["pseudo"]
+        assert r["unlabelled"] == {"sentences_read": 62, "empty_skipped": 2, "used": 60}
+        assert ps["in"] == 60 and ps["out"] + ps["dropped_low_confidence"] + ps["dropped_empty"] == 60
+        # the student trains on the teacher's data plus the kept pseudo-labelled sentences
+        assert r["n_train"] == plain.info["n_train"] + ps["out"]
+        pseudo = read_sentences(runner.cache.root / "self_training_label" / r["steps"]["pseudo"] / "pseudo.jsonl")
+        assert all(sp.score is None or sp.score >= 0.5 for s in pseudo for sp in s.spans)
+    assert rounds[1]["steps"]["pseudo"] != rounds[0]["steps"]["pseudo"]  # round 2 is taught by round 1's student
+    # the synthetic language is easy: the student stays good
+    assert res.f1 > 0.5
+    # rerun: everything from the cache
+    before = runner.cache.root.stat().st_mtime_ns
+    again = translate_train(_cfg(world, self_train=st), runner=runner)
+    assert again.f1 == res.f1 and again.steps == res.steps and runner.cache.root.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("kw, msg", [({"threshold": 1.5}, "threshold must be"), ({"rounds": 0}, "rounds must be"),
+                                     ({"keep_empty": -0.1}, "keep_empty must be"), ({"max_sentences": 0}, "max_sentences"),
+                                     ({"unlabelled": "file:"}, "unlabelled must name")])
+def test_self_train_config_is_checked(kw, msg):
+    from projner.pipeline.config import SelfTrainConfig
+
+    with pytest.raises(ProjnerError, match=f"E241.*{msg}"):
+        SelfTrainConfig(**{"unlabelled": "mafand", **kw})
+
+
+def test_self_train_on_an_empty_file_is_an_error(world, tmp_path):
+    from projner.pipeline.config import SelfTrainConfig
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    runner = StepRunner(Cache(tmp_path / "cache"))
+    with pytest.raises(ProjnerError, match=f"E009.*{empty.name}.*empty"):  # the reader names the file
+        translate_train(_cfg(world, self_train=SelfTrainConfig(unlabelled=f"file:{empty}")), runner=runner)

@@ -179,6 +179,11 @@ def translate_train_cmd(
     backend: str = typer.Option("fast", "--backend", help="Target model: fast (default: frozen encoder + CRF head), pcrf (torch CRF, trains on partial labels), crf or transformer."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
+    self_train: Optional[str] = typer.Option(None, "--self-train", metavar="TEXT", help="Unlabelled target text for self-training after training: a file (raw, one sentence a line, or .conll/.jsonl with labels ignored) or a data source (mafand, masakhaner-train). The trained model labels it; a new model trains on the confident sentences plus the training data; it is the one saved."),
+    self_train_threshold: float = typer.Option(0.7, "--self-train-threshold", help="Keep an unlabelled sentence when every span it got scores at least this."),
+    self_train_keep_empty: float = typer.Option(0.5, "--self-train-keep-empty", help="Share of the kept sentences without entities that stay (evenly spaced)."),
+    self_train_rounds: int = typer.Option(1, "--self-train-rounds", help="Rounds of self-training (each round's model teaches the next; 1 measured best)."),
+    self_train_max: Optional[int] = typer.Option(None, "--self-train-max", help="At most this many unlabelled sentences (evenly spaced)."),
     device: Optional[str] = typer.Option(None, "--device"),
     cache: Optional[Path] = typer.Option(None, "--cache"),
     data: Optional[Path] = typer.Option(None, "--data"),
@@ -190,7 +195,8 @@ def translate_train_cmd(
     prefixes, the labeller's confident target-side spans where projection is silent
     (--transfer 0.9), the complete filter, and a fast target model."""
     from projner.pipeline.cache import StepRunner
-    from projner.pipeline.config import ModelConfig, ParallelConfig, ProjectionConfig, TranslateTrainConfig
+    from projner.data.unlabelled import FILE_PREFIX, SOURCES
+    from projner.pipeline.config import ModelConfig, ParallelConfig, ProjectionConfig, SelfTrainConfig, TranslateTrainConfig
     from projner.pipeline.translate_train import translate_train
 
     if tgt is None and mt is None:
@@ -198,6 +204,15 @@ def translate_train_cmd(
     require_inputs((src, "the English file"), (tgt, "the target file"), (test, "the test file"),
                     *((x, "an --align-extra-src file") for x in align_extra_src),
                     *((x, "an --align-extra-tgt file") for x in align_extra_tgt))
+    st_cfg = None
+    if self_train is not None:
+        if self_train in SOURCES:
+            source = self_train
+        else:
+            require_inputs((Path(self_train), "the --self-train text"))
+            source = FILE_PREFIX + str(Path(self_train).resolve())
+        st_cfg = SelfTrainConfig(unlabelled=source, threshold=self_train_threshold, keep_empty=self_train_keep_empty,
+                                 rounds=self_train_rounds, max_sentences=self_train_max)
     parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None
                 else ParallelConfig(kind="translate", src=str(src)))
     params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
@@ -209,7 +224,7 @@ def translate_train_cmd(
                                                            transfer_unknown=None if no_transfer else transfer_unknown),
                                model=ModelConfig(backend=backend, params=params, add_english=add_english),
                                test=None if test is None else str(test), labels=tuple(x for x in labels.split(",") if x),
-                               data=None if data is None else str(data))
+                               data=None if data is None else str(data), self_train=st_cfg)
     runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
     res = translate_train(cfg, runner=runner, translator=_translator(mt, mt_backend, device))
     trained = runner.cache.root / "train" / res.steps["train"] / "model"
@@ -230,6 +245,14 @@ def translate_train_cmd(
         tr = st["transfer"]
         _err(f"model transfer added {tr['n_added']} entities {tr['added']} in {tr['sentences']} sentences; "
              f"{tr['unknown_tokens']} words marked unknown")
+    if "teacher" in res.info:
+        te = res.info["teacher"]
+        _err(f"before self-training: F1 {te['f1']:.4f}  P {te['precision']:.4f}  R {te['recall']:.4f}")
+        for r in res.info["self_training"]:
+            ps, un = r["pseudo"], r["unlabelled"]
+            _err(f"self-training round {r['round']}: F1 {r['f1']:.4f}  P {r['precision']:.4f}  R {r['recall']:.4f}; "
+                 f"kept {ps['out']} of {ps['in']} unlabelled sentences ({ps['dropped_low_confidence']} below the threshold, "
+                 f"{ps['dropped_empty']} entity-free left out; {un['empty_skipped']} empty lines skipped)")
     _err(f"model saved to {out}")
 
 

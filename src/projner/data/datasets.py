@@ -58,8 +58,10 @@ class ParallelConfig:
         object.__setattr__(self, "splits", tuple(self.splits))
 
 
-def _read_tokenised(path: str | os.PathLike) -> tuple[tuple[str, ...], ...]:
-    p = require_data(Path(path), "parallel file")
+def read_tokenised(path: str | os.PathLike, what: str = "parallel file") -> tuple[tuple[str, ...], ...]:
+    """Token lists of a text file: CoNLL/JSONL (by suffix: ``.conll``, ``.conll02``, ``.conll03``,
+    ``.jsonl``; tokens NFC, labels ignored) or raw text, one sentence a line (tokenised)."""
+    p = require_data(Path(path), what)
     if p.suffix in (".conll", ".jsonl", ".conll02", ".conll03"):
         from projner.data.formats import read_corpus
 
@@ -84,8 +86,8 @@ def load_parallel(cfg: ParallelConfig, lang: str, data: str | None = None) -> tu
         tgt: list[tuple[str, ...]] = []
         for split in cfg.splits:
             d = root / "mafand_mt" / f"en-{lang}"
-            s = _read_tokenised(require_data(d / f"{split}.en", f"MAFAND-MT {lang} {split}"))
-            t = _read_tokenised(require_data(d / f"{split}.{lang}", f"MAFAND-MT {lang} {split}"))
+            s = read_tokenised(require_data(d / f"{split}.en", f"MAFAND-MT {lang} {split}"))
+            t = read_tokenised(require_data(d / f"{split}.{lang}", f"MAFAND-MT {lang} {split}"))
             if len(s) != len(t):
                 raise ProjnerError(E.E001, a=str(d / f"{split}.en"), na=len(s), b=str(d / f"{split}.{lang}"), nb=len(t))
             src += s
@@ -101,7 +103,7 @@ def load_parallel(cfg: ParallelConfig, lang: str, data: str | None = None) -> tu
     elif cfg.kind == "files":
         if not (cfg.src and cfg.tgt):
             raise ProjnerError(E.E202, detail="parallel kind 'files' needs src and tgt")
-        src, tgt = list(_read_tokenised(cfg.src)), list(_read_tokenised(cfg.tgt))
+        src, tgt = list(read_tokenised(cfg.src)), list(read_tokenised(cfg.tgt))
         if len(src) != len(tgt):
             raise ProjnerError(E.E001, a=cfg.src, na=len(src), b=cfg.tgt, nb=len(tgt))
     else:

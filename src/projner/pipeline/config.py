@@ -15,7 +15,7 @@ from projner.errors import E, ProjnerError
 from projner.project.filters import FILTERS
 from projner.project.partial import rule_problem
 
-__all__ = ["DEFAULT_LABELS", "AlignerConfig", "LabellerConfig", "ModelConfig", "ParallelConfig", "ProjectionConfig",
+__all__ = ["DEFAULT_LABELS", "AlignerConfig", "LabellerConfig", "ModelConfig", "ParallelConfig", "ProjectionConfig", "SelfTrainConfig",
            "RunResult", "TranslateTrainConfig", "with_changes"]
 
 DEFAULT_LABELS = ("PER", "ORG", "LOC")
@@ -120,6 +120,39 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class SelfTrainConfig:
+    """Self-training after translate-train (:mod:`projner.pipeline.self_train`): the trained target
+    model labels ``unlabelled`` target text (a source name of :mod:`projner.data.unlabelled`, or
+    ``file:PATH``: raw text one sentence a line, or CoNLL/JSONL whose labels are ignored), keeps
+    the sentences whose every span scores >= ``threshold`` (entity-free ones at ratio
+    ``keep_empty``), and a new model of the same backend trains on them plus the original
+    training data; ``rounds`` times, each round's model teaching the next. ``max_sentences``:
+    at most that many unlabelled sentences (evenly spaced)."""
+
+    unlabelled: str
+    threshold: float = 0.7
+    keep_empty: float = 0.5
+    rounds: int = 1
+    max_sentences: int | None = None
+
+    def __post_init__(self) -> None:
+        def bad(detail: str):
+            raise ProjnerError(E.E241, detail=detail)
+
+        if not isinstance(self.unlabelled, str) or not self.unlabelled or self.unlabelled == "file:":
+            bad(f"unlabelled must name a source or file:PATH, not {self.unlabelled!r}")
+        for name in ("threshold", "keep_empty"):
+            x = getattr(self, name)
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0.0 <= x <= 1.0:
+                bad(f"{name} must be a number in [0, 1], not {x!r}")
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
+            bad(f"rounds must be an integer >= 1, not {self.rounds!r}")
+        if self.max_sentences is not None and (isinstance(self.max_sentences, bool) or not isinstance(self.max_sentences, int)
+                                               or self.max_sentences < 1):
+            bad(f"max_sentences must be an integer >= 1 or None, not {self.max_sentences!r}")
+
+
+@dataclass(frozen=True)
 class TranslateTrainConfig:
     lang: str
     parallel: ParallelConfig = ParallelConfig()
@@ -130,6 +163,7 @@ class TranslateTrainConfig:
     test: str | None = None  # default: masakhaner2/LANG/test.txt
     labels: tuple[str, ...] = DEFAULT_LABELS
     data: str | None = None
+    self_train: SelfTrainConfig | None = None  # self-training on unlabelled target text after training
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))

@@ -35,6 +35,7 @@ from projner.data.tokenize import nfc_tokens, tokenize
 from projner.errors import E, ProjnerError
 from projner.pipeline.cache import Entry, StepRunner, hash_file, hash_json, read_sentences
 from projner.pipeline.config import DEFAULT_LABELS, LabellerConfig, ModelConfig, RunResult, TranslateTrainConfig
+from projner.pipeline.self_train import self_train_rounds
 from projner.pipeline.steps import (
     evaluate_step,
     label_align_project,
@@ -97,6 +98,18 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
             "n_train": (trained.manifest.get("info") or {}).get("n_train")}
     steps = {"labeller": labeller[0], "label": labelled.fingerprint, "align": aligned.fingerprint,
              "project": projected.fingerprint, "train": trained.fingerprint, "evaluate": ev.fingerprint}
+    if cfg.self_train is not None:  # the model just trained teaches; the last student is the result
+        d = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))
+        info["teacher"] = {"f1": float(d["f1"]), "precision": float(d["precision"]), "recall": float(d["recall"]),
+                           "n_train": info["n_train"], "signature": str(d.get("signature", ""))}
+        steps.update(teacher_train=trained.fingerprint, teacher_evaluate=ev.fingerprint)
+        sig = {**sig, "system": sig["system"] + "+self-training"}
+        trained, ev, rounds = self_train_rounds(runner, cfg.self_train, teacher=trained, model=cfg.model, train_inputs=inputs,
+                                                train_loaders=loaders, lang=cfg.lang, labels=cfg.labels, data=cfg.data,
+                                                test=tpath, signature=sig)
+        info["self_training"] = rounds
+        info["n_train"] = rounds[-1]["n_train"]
+        steps.update(train=trained.fingerprint, evaluate=ev.fingerprint)
     if aligned.step == "refine":
         info["back_translation"] = json.loads(aligned.file("stats.json").read_text(encoding="utf-8"))
     return _result(cfg.lang, sig["system"], ev, info, steps)

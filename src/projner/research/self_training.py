@@ -44,103 +44,24 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from projner.data.datasets import evenly, test_path
-from projner.data.textio import atomic_write
 from projner.data.unlabelled import SOURCES, source_available, unlabelled_tokens
 from projner.errors import E, ProjnerError
-from projner.ner.base import tag_names
-from projner.ner.decoding import average_marginals, common_marginals, decode_marginals
-from projner.pipeline.cache import Entry, StepRunner, hash_tokens, read_sentences, write_sentences
-from projner.pipeline.experiment import entry_schema, labeller_from, recording_errors, translate_train_config
 from projner.ner.base import TRAINABLE_BACKENDS
+from projner.ner.decoding import average_marginals, common_marginals
+from projner.pipeline.cache import Entry, StepRunner, read_sentences
 from projner.pipeline.config import DEFAULT_LABELS, ModelConfig
+from projner.pipeline.experiment import entry_schema, labeller_from, recording_errors, translate_train_config
+from projner.pipeline.self_train import Teacher, pseudo_label_step, select_confident, teacher_label
 from projner.pipeline.steps import evaluate_step, labeller_step, train_step
-from projner.pipeline.translate_train import english_train, model_transfer_run, translate_train
-from projner.project.filters import downsample_empty
-from projner.registry import studies
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
+from projner.pipeline.translate_train import english_train, model_transfer_run, translate_train
+from projner.registry import studies
 from projner.types import Sentence
 
 TEACHERS = ("projection", "transfer")
 
 
 # ----------------------------------------------------------------------------- teachers
-
-
-@dataclass(frozen=True)
-class Teacher:
-    """A saved tagger used as a teacher: ``ident`` fingerprints it, ``load()`` returns it."""
-
-    name: str
-    ident: str
-    load: Callable[[], Any]
-    weight: float = 1.0
-
-
-def teacher_label(teachers: Sequence[Teacher], sentences: Sequence[Sentence], labels: Sequence[str],
-                  loaded: Sequence[Any] | None = None) -> list[Sentence]:
-    """Scored spans on ``sentences``: one teacher → its own predictions (``Span.score`` = span
-    probability); several → weighted-average marginals decoded by :func:`decode_marginals`."""
-    models = list(loaded) if loaded is not None else [t.load() for t in teachers]
-    if len(teachers) == 1:
-        tagger = models[0]
-        wanted = [lab for lab in labels if lab in tagger.labels]
-        pred = tagger.predict(list(sentences), labels=wanted)
-        return [Sentence(s.tokens, p.spans, s.id) for s, p in zip(sentences, pred)]
-    per = [common_marginals(m, sentences, labels, name=t.name) for t, m in zip(teachers, models)]
-    avg = average_marginals(per, [t.weight for t in teachers])
-    tags = tag_names(tuple(labels))
-    return [s.with_spans(decode_marginals(m, tags)) for s, m in zip(sentences, avg)]
-
-
-def select_confident(labelled: Sequence[Sentence], threshold: float, keep_empty: float = 1.0) -> tuple[tuple[Sentence, ...], dict[str, int]]:
-    """Hard labels: keep sentences whose every span has score ≥ ``threshold``.
-
-    A sentence with a span below the threshold is dropped whole (dropping only the span would
-    train its words as O) and counted in ``dropped_low_confidence``. Entity-free sentences are
-    then kept at ratio ``keep_empty`` (evenly spaced, deterministic). A span without a score
-    is an error (a teacher that gives no confidences cannot be thresholded).
-    """
-    if not 0.0 <= threshold <= 1.0 or not 0.0 <= keep_empty <= 1.0:
-        raise ProjnerError(E.E241, detail=f"threshold and keep_empty must be in [0, 1], got {threshold}, {keep_empty}")
-    kept = []
-    stats = {"in": len(labelled), "dropped_low_confidence": 0, "spans_below_threshold": 0, "dropped_empty": 0}
-    for k, s in enumerate(labelled):
-        if any(sp.score is None for sp in s.spans):
-            raise ProjnerError(E.E241, detail=f"sentence {k} ({s.id}): the teacher gave a span without a score")
-        low = sum(1 for sp in s.spans if sp.score < threshold)
-        if low:
-            stats["dropped_low_confidence"] += 1
-            stats["spans_below_threshold"] += low
-            continue
-        kept.append(s)
-    kept, stats["dropped_empty"] = downsample_empty(kept, keep_empty)
-    stats["out"] = len(kept)
-    stats["with_entities"] = sum(1 for s in kept if s.spans)
-    stats["spans"] = sum(len(s.spans) for s in kept)
-    for lab in sorted({sp.label for s in kept for sp in s.spans}):
-        stats[f"spans_{lab}"] = sum(1 for s in kept for sp in s.spans if sp.label == lab)
-    return tuple(kept), stats
-
-
-def pseudo_label_step(runner: StepRunner, teachers: Sequence[Teacher], tokens: Sequence[Sequence[str]], *,
-                      labels: Sequence[str], threshold: float, keep_empty: float) -> Entry:
-    """Cached teacher labelling + confidence filtering: ``pseudo.jsonl`` and ``stats.json``."""
-    params = {"weights": [t.weight for t in teachers], "labels": list(labels), "threshold": threshold,
-              "keep_empty": keep_empty, "decoder": "teacher" if len(teachers) == 1 else "avg-marginals-viterbi-iob2"}
-    inputs = {f"teacher{i}": t.ident for i, t in enumerate(teachers)}
-    inputs["tokens"] = hash_tokens(tokens)
-
-    def compute(out: Path):
-        sents = [Sentence(tuple(t), id=f"u{i}") for i, t in enumerate(tokens)]
-        labelled = teacher_label(teachers, sents, labels)
-        kept, stats = select_confident(labelled, threshold, keep_empty)
-        stats["teachers"] = " + ".join(f"{t.name}×{t.weight:g}" for t in teachers)
-        write_sentences(out / "pseudo.jsonl", kept)
-        with atomic_write(out / "stats.json") as fh:
-            json.dump(stats, fh, indent=1)
-        return stats
-
-    return runner.run("self_training_label", params, inputs, compute)
 
 
 def soft_targets(teachers: Sequence[Teacher], sentences: Sequence[Sentence], labels: Sequence[str]) -> list[np.ndarray]:
@@ -445,3 +366,7 @@ class _LoadedTeacher:
     ident: str
     load: Callable[[], Any]
     extra: Mapping[str, Any]
+
+
+# re-exported from projner.pipeline.self_train, where they live (the study builds on them)
+__all__ = ["SelfTraining", "Teacher", "pseudo_label_step", "select_confident", "soft_targets", "study_tokens", "teacher_label"]
