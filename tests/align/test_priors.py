@@ -269,7 +269,13 @@ def test_cli_align_priors_then_align_with_them(tmp_path, capsys):
                             "--priors", str(pri)], capsys)
     assert code == 0, err
     assert f"priors:{load_priors(pri).sha256[:16]}" in err and "priors_lex_used=" in err
-    assert len(out.read_text().splitlines()) == 400
+    assert len(out.read_text().splitlines()) == 400 and "priors-weight" not in err
+    code, _, err = run_cli(["align", "--src", str(a), "--tgt", str(b), "--out", str(out), "--samplers", "1",
+                            "--priors", str(pri), "--priors-weight", "4"], capsys)
+    assert code == 0 and "priors-weight:4" in err, err
+    code, _, err = run_cli(["align", "--src", str(a), "--tgt", str(b), "--out", str(out), "--priors", str(pri),
+                            "--priors-weight", "0"], capsys)
+    assert code == 2 and "priors_weight must be" in err
     code, _, err = run_cli(["align", "--src", str(a), "--tgt", str(b), "--out", str(out), "--stem", "0",
                             "--priors", str(pri)], capsys)
     assert code == 2 and "E111" in err

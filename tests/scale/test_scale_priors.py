@@ -47,6 +47,11 @@ def test_scale_trains_priors_once_and_every_shard_aligns_with_them(tmp_path, cor
     again = _run(corpus, out, priors_sample=150)  # resume: the same sample, the same priors file, no shard recomputed
     assert (again.shards_computed, again.shards_reused) == (0, 4)
     assert trained[0].stat().st_mtime_ns == stamp and json.loads((out / "scale.json").read_text())["priors"] == recorded
+    # a priors weight (projner scale --priors-weight) is part of every shard's key and signature
+    heavy = align_project_local(corpus.src, corpus.tgt, out, aligner="eflomal", aligner_params={**PARAMS, "priors_weight": 4},
+                                shard_size=60, progress=False, priors_sample=150)
+    assert heavy.shards_computed == 4
+    assert all("|priors-weight:4|" in r["signature"] for r in _shard_records(out))
 
 
 def test_a_changed_priors_file_recomputes_every_shard(tmp_path, corpus):

@@ -113,6 +113,7 @@ def align(
     samplers: int = typer.Option(3, help="eflomal: samplers per run."),
     stem: int = typer.Option(4, help="eflomal: truncate words to this prefix length (default 4: best on Europarl; 0 = whole words; eflomal always lowercases)."),
     priors: Optional[Path] = typer.Option(None, "--priors", help="eflomal: start from these priors (projner align-priors; made with the same --stem)."),
+    priors_weight: float = typer.Option(1.0, "--priors-weight", help="eflomal: multiply the priors' pseudo-counts by this against the run's own counts."),
     model: Optional[str] = typer.Option(None, help="Neural aligner: encoder folder or hub name."),
     layer: int = typer.Option(7, help="Neural aligner: encoder layer (0 = embeddings)."),
     pooling: str = typer.Option("mean", help="Neural aligner: subword pooling into words: mean, first, subword."),
@@ -135,6 +136,8 @@ def align(
         raise typer.BadParameter("priors are for the eflomal aligner", param_hint="'--priors'")
     if aligner == "eflomal":
         params = dict(sym=sym, runs=runs, n_samplers=samplers, prefix_len=stem, priors=str(priors) if priors else None)
+        if priors_weight != 1:
+            params["priors_weight"] = priors_weight
     else:
         params = dict(model=model, layer=layer, method=method, batch_size=batch_size, device=device,
                       pooling=pooling, precision=precision, cache_dir=str(cache_dir) if cache_dir else None, progress=not quiet)
