@@ -41,7 +41,8 @@ def test_scale_trains_priors_once_and_every_shard_aligns_with_them(tmp_path, cor
     assert recorded["sha256"] == sha and recorded["source"] == "trained" and recorded["sample"]["pairs"] == 150
     assert json.loads((out / "manifest.json").read_text())["priors"]["sha256"] == sha
     sigs = [r["signature"] for r in _shard_records(out)]
-    assert len(sigs) == 4 and all(f"|priors:{sha[:16]}|" in s for s in sigs), sigs
+    assert len(sigs) == 4 and all(f"|priors:{sha[:16]}|priors-weight:16|" in s for s in sigs), sigs
+    assert recorded["weight"] == 16  # the measured default (SHARD_PRIORS_WEIGHT)
     assert first.aligner_stats.get("priors_lex_used", 0) > 0  # the shards' runs found the priors' words
     stamp = trained[0].stat().st_mtime_ns
     again = _run(corpus, out, priors_sample=150)  # resume: the same sample, the same priors file, no shard recomputed
@@ -52,6 +53,8 @@ def test_scale_trains_priors_once_and_every_shard_aligns_with_them(tmp_path, cor
                                 shard_size=60, progress=False, priors_sample=150)
     assert heavy.shards_computed == 4
     assert all("|priors-weight:4|" in r["signature"] for r in _shard_records(out))
+    assert list((out / "priors").glob("priors-*.txt")) == trained  # the weight does not retrain the priors
+    assert json.loads((out / "scale.json").read_text())["priors"]["weight"] == 4
 
 
 def test_a_changed_priors_file_recomputes_every_shard(tmp_path, corpus):

@@ -35,7 +35,7 @@ def scale_cmd(
     no_concat: bool = typer.Option(False, "--no-concat", help="Leave the shards and OUT/manifest.json as the output (no alignments.pharaoh/projected.* concatenation)."),
     priors: Optional[Path] = typer.Option(None, "--priors", help="eflomal: a priors file every shard aligns with (instead of training priors on a sample)."),
     priors_sample: int = typer.Option(100_000, "--priors-sample", help="eflomal: pairs of a deterministic sample to train shared priors on once (0: every shard trains alone)."),
-    priors_weight: float = typer.Option(1.0, "--priors-weight", help="eflomal: multiply the priors' pseudo-counts by this against each shard's own counts."),
+    priors_weight: Optional[float] = typer.Option(None, "--priors-weight", help="eflomal: multiply the priors' pseudo-counts by this against each shard's own counts (default 16: the measured best, BENCHMARKS.md; 1 = eflomal's own scale)."),
 ) -> None:
     """Align and project millions of pairs in shards on a Ray cluster: workers read and write their own
     shards; finished shards are kept (rerun resumes)."""
@@ -51,7 +51,7 @@ def scale_cmd(
             typer.echo(msg, err=True)
 
     aligner_params = {} if align is not None else (
-        dict(sym=sym, n_samplers=samplers, prefix_len=stem, **({"priors_weight": priors_weight} if priors_weight != 1 else {}))
+        dict(sym=sym, n_samplers=samplers, prefix_len=stem, **({"priors_weight": priors_weight} if priors_weight is not None else {}))
         if aligner == "eflomal" else {})
     common = dict(
         aligner=None if align is not None else aligner, aligner_params=aligner_params,

@@ -3,8 +3,10 @@
 ::
 
     teachers (saved taggers)                       unlabelled target sentences
-    ├─ projection: CRF trained on projected MAFAND     (MAFAND target side, Bible target side,
-    └─ transfer:   English CoNLL CRF applied as is      or MasakhaNER train.txt without labels)
+    ├─ projection: the target model of a translate-    (MAFAND target side, Bible target side,
+    │              train pipeline (``teacher:``;        or MasakhaNER train.txt without labels)
+    │              default: CRF on projected MAFAND)
+    └─ transfer:   that pipeline's English labeller applied as is
             │ one teacher: its Viterbi spans, Span.score = span probability
             │ several: weighted average of token marginals over a common IOB2 tag set,
             │          constrained (IOB2-valid) Viterbi, span confidence = mean averaged marginal
@@ -13,13 +15,18 @@
                  (others dropped and counted: their words would be trained as O);
                  entity-free sentences kept at ratio ``keep_empty`` (evenly spaced)
             ▼
-    student (CRF) ── evaluated on MasakhaNER 2.0 test ── round k's student teaches round k+1
-                                                          (alone or with the original teachers)
+    student (``student.backend``: crf, pcrf, fast, transformer; ``include_projected``: plus the
+    teacher's own training data) ── evaluated on MasakhaNER 2.0 test ── round k's student
+    teaches round k+1 (alone or with the original teachers)
 
 Soft labels: crfsuite cannot train on soft targets, so the soft-label student is a transformer
 (:class:`~projner.ner.soft_student.SoftStudent`, first-subword, KL divergence to the teachers'
 averaged token distributions, :func:`soft_targets`). It is tested on a tiny local BERT; on this
-CPU-only machine the real benchmark uses CRF students with hard labels.
+CPU-only machine the real benchmarks use CRF and fast students with hard labels.
+
+The labelling machinery (:class:`Teacher`, :func:`teacher_label`, :func:`select_confident`,
+:func:`pseudo_label_step`) lives in :mod:`projner.pipeline.self_train`, which ``projner
+translate-train --self-train`` also runs.
 
 Marginal averaging and the constrained Viterbi decoder are :mod:`projner.ner.decoding`; the
 unlabelled text is read by :mod:`projner.data.unlabelled`; the report is
