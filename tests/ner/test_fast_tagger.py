@@ -135,8 +135,8 @@ def test_marginals_match_the_decoded_spans(trained, toy_test):
     tags = tag_names(tuple(trained.labels))
     marg = trained.marginals(sents)
     assert [m.shape for m in marg] == [(len(s), len(tags)) for s in sents]
-    for m in marg[:-1]:
-        np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-5)
+    for m in marg[:-1]:  # float32 CRF arithmetic: equal to ~1e-5, tolerance 1e-4 for any CPU
+        np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-4)
     # a span's score (span_scores) recomputed from marginals(): its tags' product times "not continued"
     n_spans = 0
     for s, m, p in zip(sents, marg, trained.predict(sents)):
@@ -156,8 +156,8 @@ def test_marginals_match_the_decoded_spans(trained, toy_test):
         np.testing.assert_allclose(m[:, 0], full[:, tags.index(own[0])], atol=1e-6)
         assert not m[:, 1].any()
         np.testing.assert_allclose(m[:, 2], full[:, 0], atol=1e-6)
-    for s, m in zip(sents[:4], marg):
-        np.testing.assert_allclose(trained.marginals([s])[0], m, atol=1e-5)
+    for s, m in zip(sents[:4], marg):  # batch padding changes float32 sums in the last digits
+        np.testing.assert_allclose(trained.marginals([s])[0], m, atol=1e-4)
     folded = common_marginals(trained, sents[:3], list(trained.labels))
     np.testing.assert_allclose(folded[0], marg[0], atol=1e-6)
 
