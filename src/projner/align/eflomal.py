@@ -40,8 +40,8 @@ once, when the aligner is made; its sha256 enters :meth:`EflomalAligner.signatur
 ``make_eflomal.content_params``, every cache key that holds the aligner's parameters.
 ``priors_lex_used`` counts the lexical priors whose two words occur in a run (summed over its eflomal
 calls), ``priors_lexr_used`` those of the reverse table (LEXR). ``priors_weight`` multiplies every
-alpha (pseudo-counts against the run's own counts; 1 = as counted; 3 and 10 changed nothing
-measurable on the Europarl benchmark). With LEXR lines each direction runs in its own eflomal call
+alpha (pseudo-counts against the run's own counts; 1 = as counted; ``projner scale`` uses 16,
+the best measured on the Europarl benchmark, BENCHMARKS.md). With LEXR lines each direction runs in its own eflomal call
 with its own lexical table (see :mod:`projner.align.priors` for why).
 """
 

@@ -8,7 +8,7 @@ Sources (:data:`SOURCES`):
   text: the test's own distribution, an optimistic setting);
 * ``file:PATH``: the user's own text: raw, one sentence a line (tokenised as parallel text is),
   or CoNLL/JSONL (``.conll``, ``.conll02``, ``.conll03``, ``.jsonl``; labels ignored). Empty
-  lines are not sentences: :func:`unlabelled_report` counts them.
+  lines are not sentences: :func:`unlabelled_with_report` counts them.
 """
 
 from __future__ import annotations
@@ -67,4 +67,4 @@ def source_label(source: str) -> str:
 
 def source_available(source: str, lang: str) -> bool:
     """Whether ``source`` has text for ``lang`` (there is a Bible for a few languages only)."""
-    return is_file_source(source) or source != "bible" or lang in BIBLE_FILES
+    return source != "bible" or lang in BIBLE_FILES
