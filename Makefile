@@ -8,7 +8,7 @@ export PROJNER_DATA ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: bench-self-training venv demo test bench bench-masakhaner experiments clean check-docs
+.PHONY: bench-self-training bench-dev-select venv demo test bench bench-masakhaner experiments clean check-docs
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,11 +43,21 @@ bench-masakhaner: venv
 	$(BIN)/projner models prepare e5-small
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_grid.yaml
 
-# the best figure so far: the grid's best pipeline as teacher, one self-training round on in-domain
-# unlabelled text (and a second, which adds nothing; BENCHMARKS.md)
+# the best figure so far: the grid's best pipeline (target model at 5 and 15 epochs side by side,
+# three head seeds each) as teacher, one self-training round on in-domain unlabelled text (BENCHMARKS.md); the study's
+# teacher is the epochs run's 5-epoch cell (a cache hit)
 bench-self-training: venv
 	$(BIN)/projner models prepare e5-small
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_epochs.yaml
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/self_training_fast.yaml
+
+# choosing the target model's settings on MasakhaNER dev, never test (epochs, English, dropout,
+# lr, three head seeds; the labeller's transfer threshold); after bench-self-training its 5- and
+# 15-epoch models are cache hits
+bench-dev-select: venv
+	$(BIN)/projner models prepare e5-small
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_dev_select.yaml
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_dev_transfer.yaml
 
 E5_TAGGER := $(HOME)/.cache/projner/models/e5-small-conll-tagger
 

@@ -91,11 +91,20 @@ def test_cli_run_and_report(world, tmp_path, capsys):
     (out / "f1.png").unlink()
     main(["experiment", "report", str(out)])
     assert "| system | xx | mean |" in capsys.readouterr().out and (out / "f1.png").exists()
+    from projner.pipeline.report import cell_seconds, load_runs
+
+    first = cell_seconds(load_runs(out))
     # second run: everything from the cache
     main(["experiment", "run", str(cfg), "--output", str(out), "--cache", str(tmp_path / "cache"), "-q"])
     capsys.readouterr()
     rec = json.loads((out / "runs" / "xx__projection__mt__gold__h__crf.json").read_text())
     assert {c["status"] for c in rec["cache"]} == {"hit"}
+    # ... and the report still says what each cell took when it was computed (from the manifests)
+    assert all(c["computed"] is not None and c["seconds"] == 0 for c in rec["cache"])
+    again = cell_seconds(load_runs(out))
+    assert set(again) == set(first)
+    for run_id, (sec, complete) in again.items():
+        assert complete and 0 < sec <= first[run_id][0] + 0.05, (run_id, sec, first[run_id])
 
 
 def test_cli_config_error_exit_code(tmp_path, capsys):
@@ -240,3 +249,58 @@ def test_report_has_precision_recall_and_seconds_per_cell(tmp_path):
         (runs / f"{lang}__gold__crf.json").write_text(json.dumps(rec), encoding="utf-8")
     text = build_report(tmp_path).read_text(encoding="utf-8")
     assert "| gold in-language (crf) | 0.500 / 0.250 (12) | 0.750 / 0.500 (3) | 15 |" in text
+
+
+def test_eval_split_scores_every_run_on_dev_and_signs_it(world, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(world, data)
+    test = (data / "masakhaner2" / "xx" / "test.txt").read_text(encoding="utf-8").split("\n\n")
+    (data / "masakhaner2" / "xx" / "dev.txt").write_text("\n\n".join(test[:12]).rstrip("\n") + "\n", encoding="utf-8")
+    obj = json.loads(json.dumps(GOOD).replace("LINKS", str(data / "links.align")))
+    obj["grid"] = {**obj["grid"], "methods": ["h"]}
+    assert "eval_split: unknown evaluation split 'train'" in _err({**obj, "eval_split": "train"})
+    res = {}
+    for split in ("test", "dev"):
+        cfg = tmp_path / f"{split}.yaml"
+        cfg.write_text(yaml.safe_dump({**obj, "eval_split": split}), encoding="utf-8")
+        main(["experiment", "run", str(cfg), "--output", str(tmp_path / split), "--cache", str(tmp_path / "cache"),
+              "--data", str(data), "-q"])
+        capsys.readouterr()
+        res[split] = {p.stem: json.loads(p.read_text()) for p in (tmp_path / split / "runs").glob("*.json")}
+    assert set(res["dev"]) == set(res["test"]) and len(res["dev"]) == 4
+    for run_id, rec in res["dev"].items():
+        other = res["test"][run_id]
+        assert rec["status"] == other["status"] == "ok"
+        assert rec["n_test"] == 12 and other["n_test"] == 40
+        assert "|test:dev.txt|" in rec["signature"] and "|test:test.txt|" in other["signature"]
+        # the same trained model: only the evaluation differs
+        assert rec["steps"].get("train") == other["steps"].get("train")
+    # a model's parameters and the English it adds are part of the signature
+    assert "|params:max_iterations=40|" in res["dev"]["xx__projection__mt__gold__h__crf"]["signature"]
+    assert "|english:20|" in res["dev"]["xx__projection+english__mt__gold__h__crf+en"]["signature"]
+    # a dev split that is missing is reported before anything runs
+    (data / "masakhaner2" / "xx" / "dev.txt").unlink()
+    code, _, err = run_cli(["experiment", "run", str(tmp_path / "dev.yaml"), "--dry-run", "--data", str(data)], capsys)
+    assert code == 2 and "dev.txt does not exist" in err
+
+
+def test_cell_seconds_counts_shared_steps_once_and_marks_unknown_timings():
+    from projner.pipeline.report import cell_seconds, detail_table
+
+    def ev(step, fp, status, seconds, computed):
+        return {"step": step, "fingerprint": fp, "status": status, "seconds": seconds, "computed": computed}
+
+    base = {"status": "ok", "precision": 0.5, "recall": 0.5, "f1": 0.5, "lang": "xx"}
+    runs = [
+        {**base, "run_id": "a", "label": "A", "seconds": 1.0,
+         "cache": [ev("labeller", "L", "hit", 0, 80.0), ev("train", "T1", "miss", 12.0, 12.0)]},
+        {**base, "run_id": "b", "label": "B", "seconds": 0.5,  # the labeller again: counted in a only
+         "cache": [ev("labeller", "L", "hit", 0, 80.0), ev("train", "T2", "hit", 0, None)]},
+        {**base, "run_id": "c", "label": "C", "seconds": 7.0},  # a study run: no events, wall seconds
+    ]
+    got = cell_seconds(runs)
+    assert got == {"a": (92.0, True), "b": (0.0, False), "c": (7.0, True)}
+    table = detail_table(runs)
+    assert "0.500 / 0.500 (92)" in table and "0.500 / 0.500 (≥0)" in table and "(7)" in table

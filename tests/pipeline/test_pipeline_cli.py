@@ -118,3 +118,48 @@ def test_translate_train_defaults_are_the_best_measured_cpu_configuration():
     assert (defaults["labeller"], defaults["backend"], defaults["transfer"], defaults["no_transfer"]) == ("fast", "fast", 0.9, False)
     assert (defaults["aligner"], defaults["sym"], defaults["prefix_len"], defaults["name_prefix"], defaults["filter_"]) == \
         ("eflomal", "intersection", 4, True, "complete")
+
+
+def test_translate_train_epochs_reach_the_target_model(world, tmp_path, capsys, monkeypatch):
+    """--epochs sets the target model's epochs; without it the fast backend trains the measured
+    PROJECTED_EPOCHS (projected labels are noisy, no dev set stops training), others keep theirs."""
+    import projner.pipeline.translate_train as tt
+    from projner.pipeline.config import PROJECTED_EPOCHS
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake(cfg, **kw):
+        seen.append(cfg.model)
+        raise Stop
+
+    monkeypatch.setattr(tt, "translate_train", fake)
+    d = world / "mafand_mt" / "en-xx"
+    base = ["translate-train", "--lang", "xx", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
+            "--out", str(tmp_path / "m"), "--data", str(world), "--cache", str(tmp_path / "cache")]
+    for extra in ([], ["--epochs", "3"], ["--backend", "pcrf"], ["--backend", "pcrf", "--epochs", "2"]):
+        with pytest.raises(Stop):
+            main(base + extra)
+    assert [(m.backend, m.params.get("epochs")) for m in seen] == \
+        [("fast", PROJECTED_EPOCHS["fast"]), ("fast", 3), ("pcrf", None), ("pcrf", 2)]
+    with pytest.raises(SystemExit) as ei:  # crfsuite counts iterations: refused, not ignored
+        main(base + ["--backend", "crf", "--epochs", "2"])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "[E202]" in err and "--epochs" in err
+    with pytest.raises(SystemExit) as ei:
+        main(base + ["--epochs", "0"])
+    assert ei.value.code == 2 and len(seen) == 4
+
+
+def test_translate_train_epochs_train_the_saved_model(world, tmp_path, capsys):
+    d = world / "mafand_mt" / "en-xx"
+    out = tmp_path / "model"
+    main(["translate-train", "--lang", "xx", "--labeller", "crf", "--backend", "pcrf", "--epochs", "1", "--no-transfer",
+          "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"), "--out", str(out), "--data", str(world),
+          "--cache", str(tmp_path / "cache"), "--sym", "intersection"])
+    assert "F1 " in capsys.readouterr().out
+    import json
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["params"]["epochs"] == 1, meta

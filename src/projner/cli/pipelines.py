@@ -179,6 +179,7 @@ def translate_train_cmd(
     backend: str = typer.Option("fast", "--backend", help="Target model: fast (default: frozen encoder + CRF head), pcrf (torch CRF, trains on partial labels), crf or transformer."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the target model (default: fast 5, measured best on projected data; other backends their own default)."),
     self_train: Optional[str] = typer.Option(None, "--self-train", metavar="TEXT", help="Unlabelled target text for self-training after training: a file (raw, one sentence a line, or .conll/.jsonl with labels ignored) or a data source (mafand, masakhaner-train). The trained model labels it; a new model trains on the confident sentences plus the training data; it is the one saved."),
     self_train_threshold: float = typer.Option(0.7, "--self-train-threshold", help="Keep an unlabelled sentence when every span it got scores at least this."),
     self_train_keep_empty: float = typer.Option(0.5, "--self-train-keep-empty", help="Share of the kept sentences without entities that stay (evenly spaced)."),
@@ -196,7 +197,8 @@ def translate_train_cmd(
     (--transfer 0.9), the complete filter, and a fast target model."""
     from projner.pipeline.cache import StepRunner
     from projner.data.unlabelled import FILE_PREFIX, SOURCES
-    from projner.pipeline.config import ModelConfig, ParallelConfig, ProjectionConfig, SelfTrainConfig, TranslateTrainConfig
+    from projner.pipeline.config import (PROJECTED_EPOCHS, ModelConfig, ParallelConfig, ProjectionConfig, SelfTrainConfig,
+                                         TranslateTrainConfig)
     from projner.pipeline.translate_train import translate_train
 
     if tgt is None and mt is None:
@@ -216,6 +218,10 @@ def translate_train_cmd(
     parallel = (ParallelConfig(kind="files", src=str(src), tgt=str(tgt)) if tgt is not None
                 else ParallelConfig(kind="translate", src=str(src)))
     params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
+    if epochs is not None and backend == "crf":
+        raise ProjnerError(E.E202, detail="--epochs: the crf backend trains by iterations, not epochs (use --backend pcrf or fast)")
+    if epochs is not None or backend in PROJECTED_EPOCHS:
+        params["epochs"] = epochs if epochs is not None else PROJECTED_EPOCHS[backend]
     cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
                                aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt,
                                                 name_prefix),

@@ -124,9 +124,11 @@ def evenly(items: Sequence[Any], n: int | None) -> list[Any]:
     return [items[int(k * step)] for k in range(n)]
 
 
-def test_path(cfg_test: str | None, lang: str, data: str | None) -> Path:
-    """``cfg_test`` when given, else MasakhaNER 2.0 ``masakhaner2/LANG/test.txt`` under the data root."""
-    return require_data(Path(cfg_test) if cfg_test else data_root(data) / "masakhaner2" / lang / "test.txt", f"{lang} test set")
+def test_path(cfg_test: str | None, lang: str, data: str | None, split: str = "test") -> Path:
+    """``cfg_test`` when given, else MasakhaNER 2.0 ``masakhaner2/LANG/SPLIT.txt`` under the data root
+    (``split``: ``test``, or ``dev`` to choose settings without looking at the test set)."""
+    return require_data(Path(cfg_test) if cfg_test else data_root(data) / "masakhaner2" / lang / f"{split}.txt",
+                        f"{lang} {split} set")
 
 
 def conll_paths(train: str | None, dev: str | None, data: str | None) -> tuple[Path, Path | None]:

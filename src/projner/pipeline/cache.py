@@ -188,17 +188,23 @@ class Entry:
 
 @dataclass(frozen=True)
 class Event:
-    """What happened to one step: ``hit``, ``miss``, ``corrupt`` or ``stale`` (then recomputed)."""
+    """What happened to one step: ``hit``, ``miss``, ``corrupt`` or ``stale`` (then recomputed).
+
+    ``seconds``: spent now; ``computed``: what computing the entry took when it was computed (a
+    hit's figure comes from its manifest, None for entries written before manifests recorded it),
+    so a report rebuilt from the cache still says what each result cost."""
 
     step: str
     fingerprint: str
     status: str
     seconds: float = 0.0
     detail: str = ""
+    computed: float | None = None
 
     def to_dict(self) -> dict:
         return {"step": self.step, "fingerprint": self.fingerprint[:16], "status": self.status,
-                "seconds": round(self.seconds, 2), "detail": self.detail}
+                "seconds": round(self.seconds, 2), "detail": self.detail,
+                "computed": None if self.computed is None else round(self.computed, 2)}
 
 
 def _files_under(folder: Path) -> list[str]:
@@ -251,10 +257,12 @@ class Cache:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{fp[:12]}-", dir=str(final.parent)))
         try:
+            t0 = time.perf_counter()
             extra = compute(tmp)
             manifest = {
                 "format": CACHE_FORMAT, "step": step, "fingerprint": fp, "version": _version(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "params": _canon(params),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": round(time.perf_counter() - t0, 2),
+                "params": _canon(params),
                 "inputs": dict(inputs or {}), "key": key.document() if key is not None else None,
                 "info": _canon(extra) if extra is not None else None,
                 "files": {name: hash_file(tmp / name) for name in _files_under(tmp)},
@@ -357,7 +365,8 @@ class StepRunner:
         status, entry, detail = self.cache.check(step, fp)
         if status == "hit":
             assert entry is not None
-            self._record(Event(step, fp, "hit"))
+            took = entry.manifest.get("seconds")
+            self._record(Event(step, fp, "hit", computed=float(took) if isinstance(took, (int, float)) else None))
             return entry
         if status in ("stale", "corrupt"):
             self._record(Event(step, fp, status, detail=detail + "; recomputing"))
@@ -373,7 +382,8 @@ class StepRunner:
 
         entry = self.cache.put(step, fp, wrapped, params=params, inputs=inputs, key=key)
         self.cache.remember(step, key.params, inputs, fp)
-        self._record(Event(step, fp, "miss", time.perf_counter() - t0))
+        took = time.perf_counter() - t0
+        self._record(Event(step, fp, "miss", took, computed=took))
         return entry
 
     def _record(self, ev: Event) -> None:

@@ -375,8 +375,9 @@ def _check_data(cfg, root: Path, origin: str, data_path: str, languages: Sequenc
             if known and lang not in known:
                 problems.append((lp, f"unknown language {lang!r}{did_you_mean(lang, known)}; MasakhaNER languages in {ner}: {', '.join(known)}"))
                 continue
-            if known and not (ner / lang / "test.txt").is_file():
-                problems.append((lp, f"{ner / lang / 'test.txt'} does not exist"))
+            scored = f"{cfg.eval_split}.txt"
+            if known and not (ner / lang / scored).is_file():
+                problems.append((lp, f"{ner / lang / scored} does not exist"))
             for par in g.get("parallel", ["mafand"]):
                 pa = cfg.parallel[par]
                 names = [par] + list(pa.get("align_extra", []))

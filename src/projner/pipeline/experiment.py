@@ -16,6 +16,7 @@ A config names building blocks and crosses them (every key is optional unless ma
     models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null}}
     baselines: [transfer, gold]          # per language (gold per model backend)
     transfer_models: [NAME]              # also model transfer with these models (trained on English)
+    eval_split: test                     # MasakhaNER split scored: test, or dev to choose settings
     grid:                                # a mapping or a list of mappings (required)
       languages: [hau, ibo]              # (required)
       aligners: [NAME]  methods: [NAME]  parallel: [NAME]  models: [NAME]
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from projner.data.datasets import test_path
 from projner.data.textio import atomic_write, read_lines
 from projner.errors import E, ProjnerError
 from projner.ner.base import TRAINABLE_BACKENDS
@@ -60,6 +62,7 @@ from projner.pipeline.config import (
     ProjectionConfig,
     RunResult,
     TranslateTrainConfig,
+    with_changes,
 )
 from projner.pipeline.translate_train import gold_run, model_transfer_run, translate_train
 from projner.project.filters import FILTERS
@@ -70,6 +73,7 @@ BUILTIN_METHODS = {m: {"method": m} for m in ("heuristic", "ngram", "fusion", "n
 BUILTIN_PARALLEL = {"mafand": {"kind": "mafand"}, "bible": {"kind": "bible"}}
 BUILTIN_MODELS = {b: {"backend": b} for b in ("crf", "pcrf", "fast", "transformer")}
 BASELINES = ("transfer", "gold")
+EVAL_SPLITS = ("test", "dev")
 
 
 # ----------------------------------------------------------------------------- schema: see projner.pipeline.schema
@@ -91,6 +95,7 @@ class ExperimentConfig:
     grid: tuple[Mapping[str, Any], ...]
     source: str | None = None
     transfer_models: tuple[str, ...] = ()
+    eval_split: str = "test"  # MasakhaNER split every run is scored on (dev: choose settings without the test set)
 
     def runs(self) -> list["RunSpec"]:
         """Every run of the grid, baselines first, duplicates removed, in a stable order."""
@@ -232,6 +237,7 @@ def parse_config(obj: Any, file: str | None = None):
         "models": lambda x, p: v.named(x, p, model),
         "baselines": lambda x, p: v.list_(x, p, lambda y, q: v.str_(y, q, BASELINES, "baseline"), nonempty=False),
         "transfer_models": lambda x, p: v.list_(x, p, v.str_, nonempty=False),
+        "eval_split": lambda x, p: v.str_(x, p, EVAL_SPLITS, "evaluation split"),
         "grid": grid,
     }, required=("grid",))
     al = {**BUILTIN_ALIGNERS, **top.get("aligners", {})}
@@ -265,7 +271,7 @@ def parse_config(obj: Any, file: str | None = None):
         data=top.get("data"), cache=top.get("cache"), labels=tuple(top.get("labels", DEFAULT_LABELS)),
         labeller=top.get("labeller", {}), aligners=al, methods=me, parallel=pa, models=mo,
         baselines=tuple(top.get("baselines", BASELINES)), grid=tuple(gs), source=file,
-        transfer_models=tuple(top.get("transfer_models", ())),
+        transfer_models=tuple(top.get("transfer_models", ())), eval_split=top.get("eval_split", "test"),
     )
 
 
@@ -391,14 +397,16 @@ def recording_errors(record: dict, log: Callable[[str], None]) -> Iterator[None]
 
 def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str | None = None) -> RunResult:
     d = data if data is not None else cfg.data
+    test = str(test_path(None, spec.lang, d, cfg.eval_split))
     if spec.system == "transfer":
-        return model_transfer_run(spec.lang, transfer_labeller(cfg, spec.model), labels=cfg.labels, data=d, runner=runner)
+        return model_transfer_run(spec.lang, transfer_labeller(cfg, spec.model), labels=cfg.labels, test=test, data=d,
+                                  runner=runner)
     if spec.system == "gold":
         mo = next((m for m in cfg.models.values() if m["backend"] == spec.model and not m.get("add_english")),
                   {"backend": spec.model})
         return gold_run(spec.lang, ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {}))),
-                        labels=cfg.labels, data=d, runner=runner)
-    return translate_train(pipeline_config(cfg, spec, d), runner=runner)
+                        labels=cfg.labels, test=test, data=d, runner=runner)
+    return translate_train(with_changes(pipeline_config(cfg, spec, d), test=test), runner=runner)
 
 
 def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = None, *, cache: str | None = None,

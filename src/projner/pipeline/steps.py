@@ -10,6 +10,7 @@ or, for the labeller, a (fingerprint, loader) pair.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Sequence
 
@@ -292,6 +293,12 @@ def train_step(runner: StepRunner, cfg: ModelConfig, train_inputs: Mapping[str, 
                       components=[("tagger", cfg.backend)])
 
 
+def eval_name(path: str | os.PathLike) -> str:
+    """How a signature names a scored file: its name (``test.txt``, ``dev.txt``); the language is
+    the table's column, the content hash is in the step key."""
+    return Path(path).name
+
+
 def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path: Path, labels: Sequence[str], *,
                   backend: str = "crf", extra_signature: Mapping[str, Any] | None = None) -> Entry:
     """Strict span scores on ``test_path`` (other types than ``labels`` ignored on both sides)."""
@@ -305,6 +312,9 @@ def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path:
     else:
         ident, load = model
 
+    # the scored file belongs in the signature: a dev-set figure must never pass for a test-set one
+    signature = {**dict(extra_signature or {}), "test": eval_name(test_path)}
+
     def compute(out: Path):
         gold_corpus = read_corpus(test_path)
         gold = gold_corpus.sentences
@@ -312,7 +322,7 @@ def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path:
         wanted = [lab for lab in labels if lab in tagger.labels]
         pred = tagger.predict([s.unlabelled() for s in nfc_tokens(gold)], labels=wanted)
         pred = [Sentence(g.tokens, p.spans, g.id) for g, p in zip(gold, pred)]
-        scores = evaluate_spans(gold, pred, labels=labels, extra_signature=dict(extra_signature or {}) or None,
+        scores = evaluate_spans(gold, pred, labels=labels, extra_signature=signature,
                                 gold_name=str(test_path), gold_report=gold_corpus.report, gold_lines=gold_corpus.lines)
         write_sentences(out / "predictions.jsonl", pred)
         d = scores.to_dict()
@@ -320,7 +330,7 @@ def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path:
             json.dump(d, fh, indent=1)
         return {"f1": scores.f1}
 
-    return runner.run("evaluate", {"labels": list(labels), "sig": dict(extra_signature or {})},
+    return runner.run("evaluate", {"labels": list(labels), "sig": signature},
                       {"model": ident, "test": hash_file(test_path)}, compute)
 
 

@@ -46,6 +46,17 @@ from projner.pipeline.steps import (
 )
 
 
+def model_signature(model: ModelConfig) -> dict[str, str]:
+    """The target model's part of a score's signature: backend, the parameters given (two figures
+    of one backend trained 5 and 15 epochs must not sign alike) and the English sentences added."""
+    sig = {"model": model.backend}
+    if model.params:
+        sig["params"] = ",".join(f"{k}={model.params[k]}" for k in sorted(model.params))
+    if model.add_english:
+        sig["english"] = str(model.english_max) if model.english_max is not None else "all"
+    return sig
+
+
 def _result(lang: str, system: str, ev: Entry, info: Mapping[str, Any], steps: Mapping[str, str]) -> RunResult:
     d = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))
     n = d.get("n_sentences", 0)
@@ -90,7 +101,7 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
         inputs["english"] = key
         loaders.append(load_en)
     trained = train_step(runner, cfg.model, inputs, lambda: tuple(s for ld in loaders for s in ld()))
-    sig = {"system": "projection+english" if cfg.model.add_english else "projection", "model": cfg.model.backend}
+    sig = {"system": "projection+english" if cfg.model.add_english else "projection", **model_signature(cfg.model)}
     ev = evaluate_step(runner, trained, tpath, cfg.labels, backend=cfg.model.backend, extra_signature=sig)
     stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
     info = {"n_parallel": len(src), "n_extra": sum(len(e[0]) for e in extra), "projection": stats,
@@ -139,7 +150,7 @@ def gold_run(lang: str, model: ModelConfig = ModelConfig(), *, labels: Sequence[
 
     trained = train_step(runner, model, {"gold": hash_file(tr), "labels": hash_json(list(labels))}, load)
     ev = evaluate_step(runner, trained, test_path(test, lang, data), labels, backend=model.backend,
-                       extra_signature={"system": "gold", "model": model.backend})
+                       extra_signature={"system": "gold", **model_signature(model)})
     return _result(lang, "gold", ev, {"n_train": (trained.manifest.get("info") or {}).get("n_train")},
                    {"train": trained.fingerprint, "evaluate": ev.fingerprint})
 

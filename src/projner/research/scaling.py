@@ -360,6 +360,7 @@ def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt
     from projner.pipeline.cache import read_sentences
     from projner.data.datasets import test_path
     from projner.pipeline.steps import align_step, evaluate_step, project_step, train_step
+    from projner.pipeline.translate_train import model_signature
 
     _, aligner, projection, model = _configs(params, ctx.data)
     labels = tuple(params.get("labels", ("PER", "ORG", "LOC")))
@@ -375,7 +376,7 @@ def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt
     projected = project_step(runner, projection, labelled, tgt, aligned)
     trained = train_step(runner, model, {"projected": projected.fingerprint},
                          lambda: tuple(read_sentences(projected.file("projected.jsonl"))))
-    sig = {"system": "projection", "model": model.backend}
+    sig = {"system": "projection", **model_signature(model)}  # as translate_train signs it: one shared step
     ev = evaluate_step(runner, trained, test_path(None, pt.lang, ctx.data), labels, backend=model.backend,
                        extra_signature=sig)
     scores = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))

@@ -61,7 +61,7 @@ from projner.pipeline.experiment import entry_schema, labeller_from, recording_e
 from projner.pipeline.self_train import Teacher, pseudo_label_step, select_confident, teacher_label
 from projner.pipeline.steps import evaluate_step, labeller_step, train_step
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
-from projner.pipeline.translate_train import english_train, model_transfer_run, translate_train
+from projner.pipeline.translate_train import english_train, model_signature, model_transfer_run, translate_train
 from projner.registry import studies
 from projner.types import Sentence
 
@@ -292,8 +292,9 @@ class SelfTraining(Study):
                             inputs["english"] = key
                             loaders.append(load_en)
                     trained = train_step(runner, student_cfg, inputs, lambda: tuple(s for ld in loaders for s in ld()))
-                    sig = {"system": "self-training", "student": student_cfg.backend, "teachers": tset,
-                           "unlabelled": src, "round": rnd, "threshold": p["threshold"]}
+                    ms = model_signature(student_cfg)
+                    sig = {"system": "self-training", "student": ms["model"], **({"params": ms["params"]} if "params" in ms else {}),
+                           "teachers": tset, "unlabelled": src, "round": rnd, "threshold": p["threshold"]}
                     ev = evaluate_step(runner, trained, tpath, labels, backend=student_cfg.backend, extra_signature=sig)
                     box["trained"] = trained
                     d = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))
