@@ -304,3 +304,27 @@ def test_cell_seconds_counts_shared_steps_once_and_marks_unknown_timings():
     assert got == {"a": (92.0, True), "b": (0.0, False), "c": (7.0, True)}
     table = detail_table(runs)
     assert "0.500 / 0.500 (92)" in table and "0.500 / 0.500 (≥0)" in table and "(7)" in table
+
+
+def test_seed_table_averages_runs_that_differ_only_by_seed():
+    from projner.pipeline.report import seed_groups, seed_table
+
+    def run(lang, model, f1, params, system="projection"):
+        sig = f"projner-eval:1|system:{system}|model:fast|" + (f"params:{params}|" if params else "") + "test:test.txt|version:0.1.0"
+        return {"run_id": f"{lang}__{model}", "lang": lang, "label": model, "system": system, "parallel": "mt",
+                "aligner": "efl", "method": "h", "model": model, "status": "ok", "f1": f1, "precision": f1,
+                "recall": f1, "signature": sig}
+
+    runs = []
+    for lang, f in (("aa", (0.50, 0.60, 0.70)), ("bb", (0.20, 0.40, 0.30))):
+        runs += [run(lang, "m5", f[0], "epochs=5"), run(lang, "m5-s1", f[1], "epochs=5,seed=1"),
+                 run(lang, "m5-s2", f[2], "epochs=5,seed=2"),
+                 run(lang, "m15", f[0] - 0.1, "epochs=15"),  # another setting: not in the group
+                 run(lang, "m5e", f[0], "epochs=5", system="projection+english")]  # another system: neither
+    groups = seed_groups(runs)
+    assert [(label, {lang: sorted(v) for lang, v in cells.items()}) for label, cells in groups] == [
+        ("m5", {"aa": [0, 1, 2], "bb": [0, 1, 2]})]
+    table = seed_table(runs)
+    # aa: mean 0.6 (0.5-0.7); bb: 0.3 (0.2-0.4); seeds' own means 0.35, 0.5, 0.5 -> mean 0.45 (0.35-0.5)
+    assert "| m5 (seeds 0, 1, 2) | 0.600 (0.500–0.700) | 0.300 (0.200–0.400) | 0.450 (0.350–0.500) |" in table
+    assert seed_table([r for r in runs if "seed" not in r["signature"]]) == ""

@@ -87,6 +87,71 @@ def markdown_table(runs: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def _seed_of(signature: str) -> tuple[str, int]:
+    """(the signature without the model's seed, that seed): ``params:epochs=5,seed=1`` → the
+    signature with ``params:epochs=5`` and 1. No seed in the parameters is the taggers' default, 0."""
+    fields, seed = [], 0
+    for f in signature.split("|"):
+        if f.startswith("params:"):
+            kept = []
+            for kv in f[len("params:"):].split(","):
+                k, _, v = kv.partition("=")
+                if k == "seed" and v.lstrip("-").isdigit():
+                    seed = int(v)
+                else:
+                    kept.append(kv)
+            if kept:
+                fields.append("params:" + ",".join(kept))
+            continue
+        fields.append(f)
+    return "|".join(fields), seed
+
+
+def seed_groups(runs: Sequence[dict]) -> list[tuple[str, dict[str, dict[int, dict]]]]:
+    """Systems that differ only by the target model's seed, as (label of the first, {lang: {seed:
+    run}}); only groups with at least two seeds in some language. Runs are grouped by system,
+    parallel data, aligner, method and signature without the seed."""
+    groups: dict[tuple, tuple[str, dict[str, dict[int, dict]]]] = {}
+    for r in runs:
+        if r.get("status") != "ok" or not r.get("signature"):
+            continue
+        base, seed = _seed_of(str(r["signature"]))
+        key = (r.get("system"), r.get("parallel"), r.get("aligner"), r.get("method"), base)
+        label, cells = groups.setdefault(key, (str(r.get("label", "")), {}))
+        cells.setdefault(r["lang"], {})[seed] = r
+    return [(label, cells) for label, cells in groups.values() if any(len(v) > 1 for v in cells.values())]
+
+
+def seed_table(runs: Sequence[dict]) -> str:
+    """Mean F1 over the seeds of each :func:`seed_groups` group with, in brackets, the lowest and
+    highest seed; the mean column averages the languages, bracketing the range of the seeds' own
+    means over the languages (seeds present in every language). Empty when no group has seeds."""
+    groups = seed_groups(runs)
+    if not groups:
+        return ""
+    langs = _table(runs)[0]
+    lines = ["| system (seeds) | " + " | ".join(langs) + " | mean |", "|---|" + "---:|" * (len(langs) + 1)]
+    for label, cells in groups:
+        row, means = [], []
+        for lang in langs:
+            f1s = [r["f1"] for r in cells.get(lang, {}).values()]
+            if not f1s:
+                row.append("")
+                continue
+            means.append(sum(f1s) / len(f1s))
+            row.append(f"{means[-1]:.3f} ({min(f1s):.3f}–{max(f1s):.3f})" if len(f1s) > 1 else f"{f1s[0]:.3f}")
+        common = sorted(set.intersection(*(set(cells.get(lang, {})) for lang in langs)))
+        per_seed = [sum(cells[lang][sd]["f1"] for lang in langs) / len(langs) for sd in common]
+        mean = ""
+        if len(means) == len(langs):
+            mean = f"{sum(means) / len(means):.3f}"
+            if len(per_seed) > 1:
+                mean += f" ({min(per_seed):.3f}–{max(per_seed):.3f})"
+        seeds = sorted(set().union(*(set(v) for v in cells.values())))
+        lines.append(f"| {label} (seeds {', '.join(map(str, seeds))}) | " + " | ".join(row) + f" | {mean} |")
+    return "\n".join(lines)
+
+
 def cell_seconds(runs: Sequence[dict]) -> dict[str, tuple[float, bool]]:
     """Per run id: (seconds its results took to compute, complete?). A run that recorded its cache
     events counts each step it computed now and, for a cache hit, the seconds recorded when that
@@ -150,6 +215,10 @@ def build_report(folder: str | os.PathLike) -> Path:
              "Precision / recall per cell and the seconds its results took to compute (cache hits count "
              "what they took when computed; a shared step counts in the first cell; ≥: a lower bound):", "",
              detail_table(runs), ""]
+    seeds = seed_table(runs)
+    if seeds:
+        parts += ["Systems that differ only by the target model's seed: mean F1 over the seeds (lowest–highest):", "",
+                  seeds, ""]
     sigs = sorted({r["signature"] for r in ok if r.get("signature")})
     if sigs:
         parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
