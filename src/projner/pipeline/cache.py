@@ -382,8 +382,8 @@ class StepRunner:
 
         entry = self.cache.put(step, fp, wrapped, params=params, inputs=inputs, key=key)
         self.cache.remember(step, key.params, inputs, fp)
-        took = time.perf_counter() - t0
-        self._record(Event(step, fp, "miss", took, computed=took))
+        # computed: the manifest's figure, so this run and a later cache hit report the same seconds
+        self._record(Event(step, fp, "miss", time.perf_counter() - t0, computed=entry.manifest["seconds"]))
         return entry
 
     def _record(self, ev: Event) -> None:

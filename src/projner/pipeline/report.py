@@ -183,12 +183,12 @@ def cell_seconds(runs: Sequence[dict]) -> dict[str, tuple[float, bool]]:
     return out
 
 
-def detail_table(runs: Sequence[dict]) -> str:
+def detail_table(runs: Sequence[dict], secs: dict[str, tuple[float, bool]] | None = None) -> str:
     """Per cell: precision / recall and the seconds its results took to compute (:func:`cell_seconds`:
     a cache hit counts what it took when computed, a step shared by several cells counts in the
-    first; ``≥`` marks a lower bound)."""
+    first; ``≥`` marks a lower bound; ``secs``: :func:`cell_seconds` of ``runs`` when already computed)."""
     langs, systems, cells = _table(runs)
-    secs = cell_seconds(runs)
+    secs = cell_seconds(runs) if secs is None else secs
     lines = ["| system | " + " | ".join(f"{lang} P / R (s)" for lang in langs) + " | s total |",
              "|---|" + "---:|" * (len(langs) + 1)]
     for s in systems:
@@ -210,11 +210,12 @@ def build_report(folder: str | os.PathLike) -> Path:
     d = Path(folder)
     runs = load_runs(d)
     ok = [r for r in runs if r.get("status") == "ok"]
+    secs = cell_seconds(runs)
     parts = [f"# {runs[0].get('experiment', d.name)}", "",
              "Strict span F1 (labels as signed below; other types → O on both sides).", "", markdown_table(runs), "",
              "Precision / recall per cell and the seconds its results took to compute (cache hits count "
              "what they took when computed; a shared step counts in the first cell; ≥: a lower bound):", "",
-             detail_table(runs), ""]
+             detail_table(runs, secs), ""]
     seeds = seed_table(runs)
     if seeds:
         parts += ["Systems that differ only by the target model's seed: mean F1 over the seeds (lowest–highest):", "",
@@ -224,8 +225,6 @@ def build_report(folder: str | os.PathLike) -> Path:
         parts += ["Signatures:", ""] + [f"* `{s}`" for s in sigs] + [""]
     prj = [r for r in ok if str(r.get("system", "")).startswith("projection") and (r.get("info") or {}).get("projection")]
     if prj:
-        secs = cell_seconds(runs)
-
         def cost(r: dict) -> str:
             sec, complete = secs[r["run_id"]]
             return f"{'' if complete else '≥'}{sec:.1f}"

@@ -10,7 +10,6 @@ or, for the labeller, a (fingerprint, loader) pair.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Sequence
 
@@ -293,12 +292,6 @@ def train_step(runner: StepRunner, cfg: ModelConfig, train_inputs: Mapping[str, 
                       components=[("tagger", cfg.backend)])
 
 
-def eval_name(path: str | os.PathLike) -> str:
-    """How a signature names a scored file: its name (``test.txt``, ``dev.txt``); the language is
-    the table's column, the content hash is in the step key."""
-    return Path(path).name
-
-
 def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path: Path, labels: Sequence[str], *,
                   backend: str = "crf", extra_signature: Mapping[str, Any] | None = None) -> Entry:
     """Strict span scores on ``test_path`` (other types than ``labels`` ignored on both sides)."""
@@ -312,8 +305,9 @@ def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path:
     else:
         ident, load = model
 
-    # the scored file belongs in the signature: a dev-set figure must never pass for a test-set one
-    signature = {**dict(extra_signature or {}), "test": eval_name(test_path)}
+    # the scored file belongs in the signature (a dev-set figure must never pass for a test-set one):
+    # its name; the language is the table's column, the content hash is in the step key
+    signature = {**dict(extra_signature or {}), "test": Path(test_path).name}
 
     def compute(out: Path):
         gold_corpus = read_corpus(test_path)
