@@ -8,7 +8,7 @@ export PROJNER_DATA ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: bench-self-training bench-dev-select venv demo test bench bench-masakhaner experiments clean check-docs
+.PHONY: bench-conventions bench-self-training bench-dev-select venv demo test bench bench-masakhaner experiments clean check-docs
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,14 @@ bench-dev-select: venv
 	$(BIN)/projner models prepare e5-small
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_dev_select.yaml
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_dev_transfer.yaml
+
+# seed ensembles of the fast target model (dev, then test), and the target annotation's span
+# conventions learned from dev (the best figure; projection and model transfer both follow them)
+bench-conventions: venv
+	$(BIN)/projner models prepare e5-small
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_ensemble_dev.yaml
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_ensemble.yaml
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/projner experiment run experiments/masakhaner_conventions.yaml
 
 E5_TAGGER := $(HOME)/.cache/projner/models/e5-small-conll-tagger
 

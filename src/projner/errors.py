@@ -84,6 +84,8 @@ class E(str, Enum):
     E133 = "Model-transfer union: sentence {sentence} has other tokens in the transfer output than in the projected data ({detail})."
     E134 = "Invalid model-transfer setting: {detail}."
     E135 = "Tagger as candidate model ({model}): {detail}."
+    # E136: span conventions of the target annotation (projner.project.conventions)
+    E136 = "Invalid span conventions: {detail}."
     # E140–E159: NER models (projner.ner)
     E140 = "Empty training set: {detail}."
     E141 = "Label sets differ between training and dev data: dev has {extra} that training lacks (training labels: {known})."
@@ -103,6 +105,7 @@ class E(str, Enum):
     E155 = "Embedding cache {path!r} is unusable: {detail}."
     E156 = "Fast tagger head weights are unusable: {detail}."
     E157 = "Partial-label CRF (pcrf) weights are unusable: {detail}."
+    E158 = "These models cannot form a fast-tagger ensemble: {detail}."
     # E160–E179: the inspector (projner.inspect)
     E160 = "{what} does not match the target sentences: {detail}."
     E161 = "Unknown inspect output format {fmt!r}; known: {known}."

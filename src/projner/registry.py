@@ -51,6 +51,7 @@ BUILTINS: Mapping[str, str] = {
     "projner.tagger.spacy.v1": "projner.ner.spacy_tagger:SpacyTagger",
     "projner.tagger.transformer.v1": "projner.ner.transformer:TransformerTagger",
     "projner.tagger.fast.v1": "projner.ner.fast:FastTagger",
+    "projner.tagger.ensemble.v1": "projner.ner.ensemble:EnsembleTagger",  # seed ensemble of fast heads
     "projner.tagger.pcrf.v1": "projner.ner.partial_crf:PartialCrfTagger",  # CRF trained on partial labels
     "projner.translator.seq2seq.v1": "projner.translate.seq2seq:make_seq2seq_translator",
     "projner.translator.ct2.v1": "projner.translate.ct2:make_ct2_translator",

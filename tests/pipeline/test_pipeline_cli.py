@@ -124,7 +124,7 @@ def test_translate_train_epochs_reach_the_target_model(world, tmp_path, capsys, 
     """--epochs sets the target model's epochs; without it the fast backend trains the measured
     PROJECTED_EPOCHS (projected labels are noisy, no dev set stops training), others keep theirs."""
     import projner.pipeline.translate_train as tt
-    from projner.pipeline.config import PROJECTED_EPOCHS
+    from projner.pipeline.config import ENSEMBLE_EPOCHS, PROJECTED_ENSEMBLE, PROJECTED_EPOCHS
 
     seen = []
 
@@ -139,18 +139,25 @@ def test_translate_train_epochs_reach_the_target_model(world, tmp_path, capsys, 
     d = world / "mafand_mt" / "en-xx"
     base = ["translate-train", "--lang", "xx", "--src", str(d / "train.en"), "--tgt", str(d / "train.xx"),
             "--out", str(tmp_path / "m"), "--data", str(world), "--cache", str(tmp_path / "cache")]
-    for extra in ([], ["--epochs", "3"], ["--backend", "pcrf"], ["--backend", "pcrf", "--epochs", "2"]):
+    for extra in ([], ["--epochs", "3"], ["--backend", "pcrf"], ["--backend", "pcrf", "--epochs", "2"], ["--ensemble", "1"],
+                  ["--ensemble", "5"], ["--ensemble", "2", "--epochs", "7"]):
         with pytest.raises(Stop):
             main(base + extra)
-    assert [(m.backend, m.params.get("epochs")) for m in seen] == \
-        [("fast", PROJECTED_EPOCHS["fast"]), ("fast", 3), ("pcrf", None), ("pcrf", 2)]
+    # fast: an ensemble of PROJECTED_ENSEMBLE heads of ENSEMBLE_EPOCHS epochs unless told otherwise
+    assert [(m.backend, m.params.get("epochs"), m.ensemble) for m in seen] == \
+        [("fast", ENSEMBLE_EPOCHS["fast"], PROJECTED_ENSEMBLE["fast"]), ("fast", 3, PROJECTED_ENSEMBLE["fast"]),
+         ("pcrf", None, 1), ("pcrf", 2, 1), ("fast", PROJECTED_EPOCHS["fast"], 1), ("fast", ENSEMBLE_EPOCHS["fast"], 5),
+         ("fast", 7, 2)]
     with pytest.raises(SystemExit) as ei:  # crfsuite counts iterations: refused, not ignored
         main(base + ["--backend", "crf", "--epochs", "2"])
     err = capsys.readouterr().err
     assert ei.value.code == 2 and "[E202]" in err and "--epochs" in err
     with pytest.raises(SystemExit) as ei:
         main(base + ["--epochs", "0"])
-    assert ei.value.code == 2 and len(seen) == 4
+    assert ei.value.code == 2 and len(seen) == 7
+    with pytest.raises(SystemExit) as ei:  # only the fast backend forms ensembles
+        main(base + ["--backend", "pcrf", "--ensemble", "3"])
+    assert ei.value.code == 2 and "[E202]" in capsys.readouterr().err and len(seen) == 7
 
 
 def test_translate_train_epochs_train_the_saved_model(world, tmp_path, capsys):

@@ -173,6 +173,7 @@ def project(
     projector: Projector = GROUP,
     label_map: Optional[str] = typer.Option(None, "--label-map", help="Map source labels first (e.g. ontonotes->conll or a file)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write per-entity verdicts and projection stats as JSON."),
+    conventions: Optional[Path] = typer.Option(None, "--conventions", help="Make the projected spans follow the target annotation's span edges: a labelled target corpus to learn them from (e.g. MasakhaNER dev.txt) or a rules .json (projner conventions)."),
     options: ReadOptions = GROUP,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -191,7 +192,13 @@ def project(
             options=options, label_map=label_map,
         )
         fmt = "jsonl" if str(out).endswith((".jsonl", ".json")) else "conll"
-        tx.write(out, lambda p: write_corpus(p, res.sentences, fmt=fmt))
+        sentences, conv_counts = res.sentences, None
+        if conventions is not None:
+            from projner.project.conventions import apply_conventions, load_conventions
+
+            conv = load_conventions(conventions)
+            sentences, conv_counts = apply_conventions(sentences, conv)
+        tx.write(out, lambda p: write_corpus(p, sentences, fmt=fmt))
         st = res.stats
         if report is not None:
             verdicts = [
@@ -205,13 +212,43 @@ def project(
                 for i, p in enumerate(res.projections)
                 for e in p.entities
             ]
+            doc = {"signature": res.signature, "stats": st.to_dict(), "entities": verdicts}
+            if conv_counts is not None:
+                doc["conventions"] = {**conv_counts.to_dict(), "source": conv.signature()}
             with tx.open(report) as fh:
-                json.dump({"signature": res.signature, "stats": st.to_dict(), "entities": verdicts}, fh, ensure_ascii=False)
+                json.dump(doc, fh, ensure_ascii=False)
     if not quiet:
         for r in res.reports:
             _err(r)
     _err(f"projected {st.n_projected}/{st.n_source} source entities (projection rate {st.rate:.4f}); outcomes {dict(st.outcomes)}")
+    if conv_counts is not None:
+        _err(f"span conventions {conv.signature()}: {conv_counts.spans} spans in {conv_counts.sentences} sentences "
+             f"changed ({conv_counts.words})")
     _err(res.signature)
+
+
+@app.command()
+def conventions(
+    gold: Path = typer.Argument(..., help="Labelled target sentences (CoNLL or JSONL), e.g. MasakhaNER dev.txt; never the file you score on."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the rules as JSON (for --conventions, or to edit by hand)."),
+    min_count: int = typer.Option(3, "--min-count", min=1, help="A word needs this many sightings at a span edge."),
+    min_ratio: float = typer.Option(0.5, "--min-ratio", min=0.0, max=1.0, help="Share of its sightings inside (include) or outside (exclude) the span."),
+) -> None:
+    """Learn the target annotation's span edges (which words next to a name belong to the entity) and print them."""
+    from projner.data.paths import require_inputs
+    from projner.data.textio import atomic_write
+    from projner.project.conventions import load_conventions
+
+    require_inputs((gold, "the labelled corpus"))
+    conv = load_conventions(gold, min_count=min_count, min_ratio=min_ratio)
+    doc = conv.to_dict()
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if out is not None:
+        with atomic_write(out) as fh:
+            fh.write(text + "\n")
+        _err(f"{len(conv)} rules written to {out}")
+    else:
+        typer.echo(text)
 
 
 @app.command()

@@ -93,6 +93,7 @@ def tag_cmd(
     label_map: Optional[str] = typer.Option(None, "--label-map", help="spacy: label map (default ontonotes->conll; 'none' keeps spaCy labels)."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of a labelled input."),
     scores: Optional[Path] = typer.Option(None, "--scores", help="Also write spans with confidence scores as JSONL."),
+    conventions: Optional[Path] = typer.Option(None, "--conventions", help="Make predicted spans follow the target annotation's span edges: a rules .json (projner conventions, or the conventions.json translate-train saves with a model) or a labelled corpus to learn them from."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No reading report or progress bars."),
 ) -> None:
     """Tag sentences with a saved model or an installed spaCy pipeline."""
@@ -113,6 +114,11 @@ def tag_cmd(
         if scores is not None:
             tx.path(scores, "the scores")
         tagger = load_tagger(model, **overrides)
+        if conventions is not None:
+            from projner.project.conventions import ConventionTagger, load_conventions
+
+            require_input(conventions)
+            tagger = ConventionTagger(tagger, load_conventions(conventions))
         corpus = read_corpus(input, options=ReadOptions(scheme=scheme))
         if not quiet:
             typer.echo(corpus.report.summary(), err=True)

@@ -180,6 +180,8 @@ def translate_train_cmd(
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--backend transformer or fast: encoder folder or hub name."),
     add_english: bool = typer.Option(False, "--add-english", help="Also train on English CoNLL-2003."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the target model (default: fast 5, measured best on projected data; other backends their own default)."),
+    conventions: Optional[str] = typer.Option(None, "--conventions", metavar="GOLD|RULES|dev", help="Make the projected training data follow the target annotation's span edges (e.g. Hausa 'jihar Kano', 'kasar Ingila'): a labelled target corpus to learn them from, a rules .json (projner conventions), or dev (MasakhaNER's masakhaner2/LANG/dev.txt under --data). Never the file you score on."),
+    ensemble: Optional[int] = typer.Option(None, "--ensemble", min=1, metavar="N", help="--backend fast: train N target models with seeds 0..N-1 and decode them as one (averaged scores); each member is cached on its own. Default for fast: 3 heads of 3 epochs (measured best on dev, 1.8x one 5-epoch head's time); --ensemble 1: one head of 5 epochs."),
     self_train: Optional[str] = typer.Option(None, "--self-train", metavar="TEXT", help="Unlabelled target text for self-training after training: a file (raw, one sentence a line, or .conll/.jsonl with labels ignored) or a data source (mafand, masakhaner-train). The trained model labels it; a new model trains on the confident sentences plus the training data; it is the one saved."),
     self_train_threshold: float = typer.Option(0.7, "--self-train-threshold", help="Keep an unlabelled sentence when every span it got scores at least this."),
     self_train_keep_empty: float = typer.Option(0.5, "--self-train-keep-empty", help="Share of the kept sentences without entities that stay (evenly spaced)."),
@@ -197,8 +199,8 @@ def translate_train_cmd(
     (--transfer 0.9), the complete filter, and a fast target model."""
     from projner.pipeline.cache import StepRunner
     from projner.data.unlabelled import FILE_PREFIX, SOURCES
-    from projner.pipeline.config import (PROJECTED_EPOCHS, ModelConfig, ParallelConfig, ProjectionConfig, SelfTrainConfig,
-                                         TranslateTrainConfig)
+    from projner.pipeline.config import (ENSEMBLE_EPOCHS, PROJECTED_ENSEMBLE, PROJECTED_EPOCHS, ModelConfig, ParallelConfig,
+                                         ProjectionConfig, SelfTrainConfig, TranslateTrainConfig)
     from projner.pipeline.translate_train import translate_train
 
     if tgt is None and mt is None:
@@ -220,6 +222,10 @@ def translate_train_cmd(
     params = {"model": encoder} if backend in ("transformer", "fast") and encoder else {}
     if epochs is not None and backend == "crf":
         raise ProjnerError(E.E202, detail="--epochs: the crf backend trains by iterations, not epochs (use --backend pcrf or fast)")
+    if ensemble is None:
+        ensemble = PROJECTED_ENSEMBLE.get(backend, 1)
+    if epochs is None and ensemble > 1 and backend in ENSEMBLE_EPOCHS:
+        epochs = ENSEMBLE_EPOCHS[backend]
     if epochs is not None or backend in PROJECTED_EPOCHS:
         params["epochs"] = epochs if epochs is not None else PROJECTED_EPOCHS[backend]
     cfg = TranslateTrainConfig(lang=lang, parallel=parallel, labeller=_labeller(labeller, label_map),
@@ -227,18 +233,22 @@ def translate_train_cmd(
                                                 name_prefix),
                                projection=ProjectionConfig(method=method, strip_determiners=True, filter=filter_,
                                                            transfer=None if no_transfer else transfer,
-                                                           transfer_unknown=None if no_transfer else transfer_unknown),
-                               model=ModelConfig(backend=backend, params=params, add_english=add_english),
+                                                           transfer_unknown=None if no_transfer else transfer_unknown,
+                                                           conventions=conventions),
+                               model=ModelConfig(backend=backend, params=params, add_english=add_english, ensemble=ensemble),
                                test=None if test is None else str(test), labels=tuple(x for x in labels.split(",") if x),
                                data=None if data is None else str(data), self_train=st_cfg)
     runner = StepRunner.at(None if cache is None else str(cache), verbose=True)
     res = translate_train(cfg, runner=runner, translator=_translator(mt, mt_backend, device))
-    trained = runner.cache.root / "train" / res.steps["train"] / "model"
+    step = "ensemble" if ensemble > 1 else "train"  # the step that wrote the model (an ensemble's members are train steps)
+    trained = runner.cache.root / step / res.steps["train"] / "model"
     if not trained.is_dir():  # pragma: no cover - the cache layout is StepRunner's
-        raise ProjnerError(E.E206, entry=f"train:{res.steps['train']}", detail="model folder missing")
+        raise ProjnerError(E.E206, entry=f"{step}:{res.steps['train']}", detail="model folder missing")
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(trained, tmp)
+    if "conventions" in res.steps:  # the rules the training data followed, for `projner tag --conventions`
+        shutil.copy2(runner.cache.root / "conventions" / res.steps["conventions"] / "rules.json", tmp / "conventions.json")
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
@@ -247,6 +257,10 @@ def translate_train_cmd(
     st = res.info.get("projection", {})
     _err(f"parallel pairs {res.info.get('n_parallel')}; projection rate "
          f"{st.get('projection', {}).get('projection_rate', 0):.3f}; training sentences {st.get('filter', {}).get('out')}")
+    if "conventions" in st:
+        cv = st["conventions"]
+        _err(f"span conventions {cv['source']}: {cv['spans']} projected spans in {cv['sentences']} sentences changed; "
+             f"tag with `projner tag --model {out} --conventions {out / 'conventions.json'}` to apply them to the output too")
     if "transfer" in st:
         tr = st["transfer"]
         _err(f"model transfer added {tr['n_added']} entities {tr['added']} in {tr['sentences']} sentences; "

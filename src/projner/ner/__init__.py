@@ -1,6 +1,6 @@
 """NER taggers behind one interface: CRF (trainable), spaCy (pretrained source labeller),
 transformers token classification (trainable), fast (frozen cached encoder + light CRF head,
-trainable); ``load_tagger`` dispatches on ``meta.json``.
+trainable), a seed ensemble of fast taggers; ``load_tagger`` dispatches on ``meta.json``.
 
 Heavy libraries (pycrfsuite, spaCy, torch/transformers) are imported only when used.
 """
@@ -11,6 +11,7 @@ from projner.ner.crf import CrfTagger  # noqa: F401
 from projner.ner.spacy_tagger import SpacyTagger  # noqa: F401
 from projner.ner.transformer import TransformerTagger  # noqa: F401
 from projner.ner.fast import FastTagger  # noqa: F401
+from projner.ner.ensemble import EnsembleTagger  # noqa: F401
 
-__all__ = ["Tagger", "CrfTagger", "SpacyTagger", "TransformerTagger", "FastTagger", "load_tagger", "read_meta",
+__all__ = ["Tagger", "CrfTagger", "SpacyTagger", "TransformerTagger", "FastTagger", "EnsembleTagger", "load_tagger", "read_meta",
            "check_training_data", "span_scores"]

@@ -25,6 +25,12 @@ DEFAULT_LABELS = ("PER", "ORG", "LOC")
 # 3 and 8 epochs are within the seeds' spread on dev; 2-3x less time).
 # ``projner translate-train`` uses it unless ``--epochs`` is given; configs set ``params.epochs``.
 PROJECTED_EPOCHS = {"fast": 5}
+# The fast target model of ``projner translate-train`` is a seed ensemble (projner.ner.ensemble) of
+# this many heads, each trained ENSEMBLE_EPOCHS epochs: on MasakhaNER dev three 3-epoch heads match
+# three 5-epoch ones (0.599 against 0.597, single 5-epoch heads 0.583) in 1.8x a single head's
+# time instead of 3x (BENCHMARKS.md). ``--ensemble 1`` trains one head for PROJECTED_EPOCHS.
+PROJECTED_ENSEMBLE = {"fast": 3}
+ENSEMBLE_EPOCHS = {"fast": 3}
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,10 @@ class ProjectionConfig:
     :mod:`projner.project.partial`) marking target words the projection may have missed as of
     unknown tag instead of O; ``unknown_score``: the labeller score below which a source entity
     is not projected but its aligned words become unknown (rule ``low-score``).
+
+    ``conventions``: the target annotation's span edges (:mod:`projner.project.conventions`)
+    applied to the projected data after the filter: ``dev`` (learned from MasakhaNER's
+    ``masakhaner2/LANG/dev.txt``), a labelled corpus to learn them from, or a ``.json`` rules file.
     """
 
     method: str = "heuristic"
@@ -94,8 +104,11 @@ class ProjectionConfig:
     transfer_unknown: float | None = None
     unknown: tuple[str, ...] = ()
     unknown_score: float = 0.5
+    conventions: str | None = None
 
     def __post_init__(self) -> None:
+        if self.conventions is not None and (not isinstance(self.conventions, str) or not self.conventions):
+            raise ProjnerError(E.E202, detail=f"conventions must be 'dev' or a file, not {self.conventions!r}")
         object.__setattr__(self, "unknown", (self.unknown,) if isinstance(self.unknown, str) else tuple(self.unknown))
         if (problem := rule_problem(self.unknown)) is not None:
             raise ProjnerError(E.E202, detail=problem)
@@ -117,12 +130,30 @@ class ProjectionConfig:
 class ModelConfig:
     """The target model: a trainable tagger backend (``crf``, ``transformer``, ``fast``) and its params.
     ``add_english``: also train on English CoNLL-2003 (mapped with the labeller's map), at most
-    ``english_max`` sentences (evenly spaced) when set."""
+    ``english_max`` sentences (evenly spaced) when set. ``ensemble`` > 1 (fast backend only):
+    that many models with seeds ``seed, seed+1, ...`` (``params["seed"]``, default 0), each a
+    cached train step of its own, decoded as one (:mod:`projner.ner.ensemble`)."""
 
     backend: str = "crf"
     params: Mapping[str, Any] = field(default_factory=dict)
     add_english: bool = False
     english_max: int | None = None
+    ensemble: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, int) or self.ensemble < 1:
+            raise ProjnerError(E.E202, detail=f"ensemble must be an integer >= 1, not {self.ensemble!r}")
+        if self.ensemble > 1 and self.backend != "fast":
+            raise ProjnerError(E.E202, detail=f"ensemble {self.ensemble}: only the fast backend forms seed ensembles, "
+                                              f"not {self.backend!r}")
+
+    def member(self, k: int) -> "ModelConfig":
+        """The ``k``-th model of an ensemble: the same, seeded ``seed + k`` (member 0 keeps the
+        params as given, so it is the single model's cached step)."""
+        if k == 0:
+            return ModelConfig(self.backend, self.params, self.add_english, self.english_max)
+        params = {**dict(self.params), "seed": int(self.params.get("seed", 0)) + k}
+        return ModelConfig(self.backend, params, self.add_english, self.english_max)
 
 
 @dataclass(frozen=True)

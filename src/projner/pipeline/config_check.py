@@ -326,6 +326,11 @@ def check_experiment(cfg, *, data: str | None = None, languages: Sequence[str] |
             problems.append((f"methods.{name}.transfer_unknown", f"must be below transfer (now {me.get('transfer')})"))
     for name, mo in cfg.models.items():
         problems += check_params("tagger", mo["backend"], mo.get("params", {}), f"models.{name}.params", enums)
+        if (mo.get("ensemble") or 1) > 1 and mo["backend"] != "fast":
+            problems.append((f"models.{name}.ensemble", f"only the fast backend forms seed ensembles, not {mo['backend']!r}"))
+    conv = getattr(cfg, "conventions", None)
+    if conv and conv != "dev":
+        problems += _file_problem("conventions", conv, "span conventions file")
     for name, pa in cfg.parallel.items():
         if pa["kind"] == "files":
             for key in ("src", "tgt"):
@@ -378,6 +383,8 @@ def _check_data(cfg, root: Path, origin: str, data_path: str, languages: Sequenc
             scored = f"{cfg.eval_split}.txt"
             if known and not (ner / lang / scored).is_file():
                 problems.append((lp, f"{ner / lang / scored} does not exist"))
+            if getattr(cfg, "conventions", None) == "dev" and known and not (ner / lang / "dev.txt").is_file():
+                problems.append(("conventions", f"{ner / lang / 'dev.txt'} (to learn span conventions from) does not exist"))
             for par in g.get("parallel", ["mafand"]):
                 pa = cfg.parallel[par]
                 names = [par] + list(pa.get("align_extra", []))

@@ -13,9 +13,12 @@ A config names building blocks and crosses them (every key is optional unless ma
                           unknown: [caps, low-score, unaligned-edge, unprojected], unknown_score: 0.5,
                           transfer: null, transfer_unknown: null}}   # model transfer where projection is silent
     parallel:  {NAME: {kind: mafand, splits: [train], align_extra: [OTHER_PARALLEL_NAME]}}
-    models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null}}
+    models:    {NAME: {backend: crf, params: {}, add_english: false, english_max: null, ensemble: 1}}
     baselines: [transfer, gold]          # per language (gold per model backend)
     transfer_models: [NAME]              # also model transfer with these models (trained on English)
+    conventions: dev                     # target span edges (projner.project.conventions) learned from
+                                         # masakhaner2/LANG/dev.txt (or a file): projected data and
+                                         # transfer predictions follow them (not with eval_split: dev)
     eval_split: test                     # MasakhaNER split scored: test, or dev to choose settings
     grid:                                # a mapping or a list of mappings (required)
       languages: [hau, ibo]              # (required)
@@ -40,7 +43,7 @@ import os
 import re
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -96,6 +99,7 @@ class ExperimentConfig:
     source: str | None = None
     transfer_models: tuple[str, ...] = ()
     eval_split: str = "test"  # MasakhaNER split every run is scored on (dev: choose settings without the test set)
+    conventions: str | None = None  # span edges of the target annotation for projection and transfer runs (dev or a file)
 
     def runs(self) -> list["RunSpec"]:
         """Every run of the grid, baselines first, duplicates removed, in a stable order."""
@@ -197,7 +201,8 @@ def entry_schema(v) -> dict[str, Callable[[Any, str], Any]]:
     model = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "backend": lambda y, q: v.str_(y, q, TRAINABLE_BACKENDS, "model backend"),
         "params": v.params, "add_english": v.bool_,
-        "english_max": lambda y, q: v.int_(y, q, 1, optional=True)}, required=("backend",))
+        "english_max": lambda y, q: v.int_(y, q, 1, optional=True),
+        "ensemble": lambda y, q: v.int_(y, q, 1, optional=True)}, required=("backend",))
     labeller = lambda x, p: v.mapping(x, p, {  # noqa: E731
         "backend": v.str_, "label_map": v.str_, "params": v.params, "train": v.opt_str, "dev": v.opt_str})
     return {"aligner": aligner, "method": method, "parallel": parallel, "model": model, "labeller": labeller}
@@ -238,6 +243,7 @@ def parse_config(obj: Any, file: str | None = None):
         "baselines": lambda x, p: v.list_(x, p, lambda y, q: v.str_(y, q, BASELINES, "baseline"), nonempty=False),
         "transfer_models": lambda x, p: v.list_(x, p, v.str_, nonempty=False),
         "eval_split": lambda x, p: v.str_(x, p, EVAL_SPLITS, "evaluation split"),
+        "conventions": v.str_,
         "grid": grid,
     }, required=("grid",))
     al = {**BUILTIN_ALIGNERS, **top.get("aligners", {})}
@@ -258,6 +264,8 @@ def parse_config(obj: Any, file: str | None = None):
             v.fail(f"transfer_models[{i}]", f"unknown model {n!r}{did_you_mean(n, list(mo))}; known: {', '.join(mo)}")
         elif mo[n].get("add_english"):
             v.fail(f"transfer_models[{i}]", f"model {n!r} adds English to projected data; transfer trains on English alone")
+    if top.get("conventions") == "dev" and top.get("eval_split") == "dev":
+        v.fail("conventions", "learned from dev.txt, the split every run is scored on: score on test, or learn them from another file")
     gs = top["grid"]
     for gi, g in enumerate(gs):
         gp = "grid" if len(gs) == 1 and not isinstance(obj.get("grid"), list) else f"grid[{gi}]"
@@ -272,6 +280,7 @@ def parse_config(obj: Any, file: str | None = None):
         labeller=top.get("labeller", {}), aligners=al, methods=me, parallel=pa, models=mo,
         baselines=tuple(top.get("baselines", BASELINES)), grid=tuple(gs), source=file,
         transfer_models=tuple(top.get("transfer_models", ())), eval_split=top.get("eval_split", "test"),
+        conventions=top.get("conventions"),
     )
 
 
@@ -352,7 +361,8 @@ def translate_train_config(lang: str, *, parallel: Mapping[str, Any], aligner: M
                                   unknown=tuple(me.get("unknown", ())), unknown_score=me.get("unknown_score", 0.5),
                                   transfer=me.get("transfer"), transfer_unknown=me.get("transfer_unknown"))
     model_cfg = ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {})),
-                            add_english=mo.get("add_english", False), english_max=mo.get("english_max"))
+                            add_english=mo.get("add_english", False), english_max=mo.get("english_max"),
+                            ensemble=mo.get("ensemble") or 1)
     return TranslateTrainConfig(lang=lang, parallel=_parallel_cfg(pa), labeller=labeller, aligner=aligner_cfg,
                                 projection=projection, model=model_cfg, labels=tuple(labels), data=data)
 
@@ -363,6 +373,9 @@ def transfer_labeller(cfg: ExperimentConfig, model: str) -> LabellerConfig:
     lab = labeller_config(cfg)
     if model in cfg.transfer_models:
         mo = cfg.models[model]
+        if (mo.get("ensemble") or 1) > 1:  # a seed ensemble of English models (projner.ner.ensemble)
+            return LabellerConfig(backend="ensemble", label_map=lab.label_map, train=lab.train, dev=lab.dev,
+                                  params={**dict(mo.get("params", {})), "members": mo["ensemble"]})
         return LabellerConfig(backend=mo["backend"], label_map=lab.label_map, params=dict(mo.get("params", {})),
                               train=lab.train, dev=lab.dev)
     return lab
@@ -400,13 +413,16 @@ def run_one(cfg: ExperimentConfig, spec: RunSpec, runner: StepRunner, data: str 
     test = str(test_path(None, spec.lang, d, cfg.eval_split))
     if spec.system == "transfer":
         return model_transfer_run(spec.lang, transfer_labeller(cfg, spec.model), labels=cfg.labels, test=test, data=d,
-                                  runner=runner)
+                                  runner=runner, conventions=cfg.conventions)
     if spec.system == "gold":
         mo = next((m for m in cfg.models.values() if m["backend"] == spec.model and not m.get("add_english")),
                   {"backend": spec.model})
         return gold_run(spec.lang, ModelConfig(backend=mo["backend"], params=dict(mo.get("params", {}))),
                         labels=cfg.labels, test=test, data=d, runner=runner)
-    return translate_train(with_changes(pipeline_config(cfg, spec, d), test=test), runner=runner)
+    tt = pipeline_config(cfg, spec, d)
+    if cfg.conventions:
+        tt = with_changes(tt, projection=replace(tt.projection, conventions=cfg.conventions))
+    return translate_train(with_changes(tt, test=test), runner=runner)
 
 
 def run_experiment(cfg: ExperimentConfig, output: str | os.PathLike | None = None, *, cache: str | None = None,

@@ -35,7 +35,7 @@ from projner.ner.base import tag_names
 from projner.ner.decoding import average_marginals, common_marginals, decode_marginals
 from projner.pipeline.cache import Entry, StepRunner, hash_tokens, read_sentences, write_sentences
 from projner.pipeline.config import ModelConfig, SelfTrainConfig
-from projner.pipeline.steps import evaluate_step, train_step
+from projner.pipeline.steps import evaluate_step, train_model
 from projner.project.filters import downsample_empty
 from projner.types import Sentence
 
@@ -142,7 +142,7 @@ def self_train_rounds(runner: StepRunner, cfg: SelfTrainConfig, *, teacher: Entr
         pseudo = pseudo_label_step(runner, [t], tokens, labels=labels, threshold=cfg.threshold, keep_empty=cfg.keep_empty)
         inputs = {**dict(train_inputs), "pseudo": pseudo.fingerprint}
         loaders = list(train_loaders) + [lambda p=pseudo: read_sentences(p.file("pseudo.jsonl"))]
-        current = train_step(runner, model, inputs, lambda ls=loaders: tuple(s for ld in ls for s in ld()))
+        current = train_model(runner, model, inputs, lambda ls=loaders: tuple(s for ld in ls for s in ld()))
         sig = {**dict(signature), "round": rnd, "threshold": cfg.threshold,
                "unlabelled": source_label(cfg.unlabelled)}
         ev = evaluate_step(runner, current, test, labels, backend=model.backend, extra_signature=sig)

@@ -52,11 +52,12 @@ def labeller_step(runner: StepRunner, cfg: LabellerConfig, data: str | None = No
         ident = runner.key("labeller", {"spacy": cfg.backend, "map": cfg.label_map}, {}, code=[load_tagger],
                            components=[("tagger", "spacy")], engines=[f"spacy-pipeline:{cfg.backend[6:]}"]).digest
         return ident, lambda: load_tagger(cfg.backend, label_map=_spacy_map(cfg.label_map))
-    if cfg.backend not in TRAINABLE_BACKENDS:  # a saved model folder
+    if cfg.backend not in TRAINABLE_BACKENDS + ("ensemble",):  # a saved model folder
         p = Path(cfg.backend).expanduser()
         if not p.is_dir():
             raise ProjnerError(E.E202, detail=f"labeller {cfg.backend!r} is neither crf, spacy:NAME nor a model folder")
-        files = hash_json(sorted((f.name, hash_file(f)) for f in p.iterdir() if f.is_file()))
+        # every file, in subfolders too (an ensemble's members); a flat folder keys as before
+        files = hash_json(sorted((f.relative_to(p).as_posix(), hash_file(f)) for f in p.rglob("*") if f.is_file()))
         ident = runner.key("labeller", {}, {"folder": files}, code=[load_tagger],  # + the code that runs the model
                            components=[("tagger", str(read_meta(p).get("backend")))]).digest
         return ident, lambda: load_tagger(p)
@@ -234,6 +235,37 @@ def project_step(runner: StepRunner, cfg: ProjectionConfig, labelled: Entry, tgt
     return runner.run("project", params, inputs, compute, components=[("projector", cfg.method)])
 
 
+def conventions_path(spec: str, lang: str, data: str | None) -> Path:
+    """The file a ``conventions`` setting names: ``dev`` is MasakhaNER's ``masakhaner2/LANG/dev.txt``."""
+    from projner.data.datasets import test_path
+
+    return test_path(None, lang, data, split="dev") if spec == "dev" else require_data(Path(spec), "span conventions")
+
+
+def conventions_step(runner: StepRunner, projected: Entry, path: Path) -> Entry:
+    """The projected data with the target annotation's span edges (:mod:`projner.project.conventions`,
+    learned from ``path`` or read from a rules ``.json``): ``projected.jsonl``, ``stats.json`` (the
+    projection's, plus ``conventions``: what changed) and ``rules.json``."""
+    from projner.project.conventions import SpanConventions
+
+    def compute(out: Path):
+        from projner.project.conventions import apply_conventions, load_conventions
+
+        conv = load_conventions(path)
+        sents, counts = apply_conventions(read_sentences(projected.file("projected.jsonl")), conv)
+        write_sentences(out / "projected.jsonl", sents)
+        with atomic_write(out / "rules.json") as fh:
+            json.dump(conv.to_dict(), fh, indent=1, ensure_ascii=False)
+        stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
+        stats["conventions"] = {**counts.to_dict(), "rules": len(conv), "source": conv.signature()}
+        with atomic_write(out / "stats.json") as fh:
+            json.dump(stats, fh, indent=1)
+        return stats["conventions"]
+
+    return runner.run("conventions", {}, {"projected": projected.fingerprint, "conventions": hash_file(path)}, compute,
+                      code=[SpanConventions])
+
+
 def _ner_model(value: Any, labeller: tuple[str, Any] | None) -> tuple[Any, str | None]:
     """(loader or None, fingerprint or None) of a ``ner_model`` projector parameter that names a
     model: ``labeller`` (the configured labeller as candidate source) or a saved model folder
@@ -290,6 +322,31 @@ def train_step(runner: StepRunner, cfg: ModelConfig, train_inputs: Mapping[str, 
 
     return runner.run("train", {"backend": cfg.backend, "params": dict(cfg.params)}, dict(train_inputs), compute,
                       components=[("tagger", cfg.backend)])
+
+
+def ensemble_step(runner: StepRunner, members: Sequence[Entry]) -> Entry:
+    """A seed ensemble (:mod:`projner.ner.ensemble`) of trained fast models: their folders copied
+    into one model folder; nothing is trained."""
+
+    def compute(out: Path):
+        from projner.ner.ensemble import assemble
+
+        assemble(out / "model", [m.file("model") for m in members])
+        infos = [m.manifest.get("info") or {} for m in members]
+        return {"n_train": infos[0].get("n_train"), "members": [m.fingerprint for m in members],
+                "info": {"members": [i.get("info", {}) for i in infos]}}
+
+    return runner.run("ensemble", {"members": len(members)}, {f"member{k}": m.fingerprint for k, m in enumerate(members)},
+                      compute, components=[("tagger", "ensemble")])
+
+
+def train_model(runner: StepRunner, cfg: ModelConfig, train_inputs: Mapping[str, str], load_train, load_dev=None) -> Entry:
+    """:func:`train_step`, or with ``cfg.ensemble`` > 1 one train step per member (each cached on
+    its own: member 0 is the single model's step) and their :func:`ensemble_step`."""
+    if cfg.ensemble == 1:
+        return train_step(runner, cfg, train_inputs, load_train, load_dev)
+    members = [train_step(runner, cfg.member(k), train_inputs, load_train, load_dev) for k in range(cfg.ensemble)]
+    return ensemble_step(runner, members)
 
 
 def evaluate_step(runner: StepRunner, model: Entry | tuple[str, Any], test_path: Path, labels: Sequence[str], *,

@@ -37,11 +37,13 @@ from projner.pipeline.cache import Entry, StepRunner, hash_file, hash_json, read
 from projner.pipeline.config import DEFAULT_LABELS, LabellerConfig, ModelConfig, RunResult, TranslateTrainConfig
 from projner.pipeline.self_train import self_train_rounds
 from projner.pipeline.steps import (
+    conventions_path,
+    conventions_step,
     evaluate_step,
     label_align_project,
     labeller_step,
     read_translations,
-    train_step,
+    train_model,
     translate_texts,
 )
 
@@ -52,6 +54,8 @@ def model_signature(model: ModelConfig) -> dict[str, str]:
     sig = {"model": model.backend}
     if model.params:
         sig["params"] = ",".join(f"{k}={model.params[k]}" for k in sorted(model.params))
+    if model.ensemble > 1:
+        sig["ensemble"] = str(model.ensemble)
     if model.add_english:
         sig["english"] = str(model.english_max) if model.english_max is not None else "all"
     return sig
@@ -94,21 +98,30 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
         raise ProjnerError(E.E202, detail=f"no parallel sentences for {cfg.lang} ({cfg.parallel.kind})")
     extra, labeller, labelled, aligned, projected = label_align_project(runner, cfg, src, tgt, translator=translator,
                                                                         back_side="source", src_lang="en")
+    chain_projected = projected
+    conv_sig, conv_path = {}, None
+    if cfg.projection.conventions:  # the target annotation's span edges
+        conv_path = conventions_path(cfg.projection.conventions, cfg.lang, cfg.data)
+        projected = conventions_step(runner, projected, conv_path)
+        conv_sig = {"conventions": conv_path.name}
     inputs = {"projected": projected.fingerprint}
     loaders = [lambda: read_sentences(projected.file("projected.jsonl"))]
     if cfg.model.add_english:
         key, load_en = english_train(cfg.labeller, cfg.data, cfg.labels, cfg.model.english_max)
         inputs["english"] = key
         loaders.append(load_en)
-    trained = train_step(runner, cfg.model, inputs, lambda: tuple(s for ld in loaders for s in ld()))
-    sig = {"system": "projection+english" if cfg.model.add_english else "projection", **model_signature(cfg.model)}
-    ev = evaluate_step(runner, trained, tpath, cfg.labels, backend=cfg.model.backend, extra_signature=sig)
+    trained = train_model(runner, cfg.model, inputs, lambda: tuple(s for ld in loaders for s in ld()))
+    sig = {"system": "projection+english" if cfg.model.add_english else "projection", **model_signature(cfg.model), **conv_sig}
+    scored = _following(trained, conv_path, backend=cfg.model.backend) if conv_sig and cfg.self_train is None else trained
+    ev = evaluate_step(runner, scored, tpath, cfg.labels, backend=cfg.model.backend, extra_signature=sig)
     stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
     info = {"n_parallel": len(src), "n_extra": sum(len(e[0]) for e in extra), "projection": stats,
             "align_signature": (aligned.manifest.get("info") or {}).get("signature"),
             "n_train": (trained.manifest.get("info") or {}).get("n_train")}
     steps = {"labeller": labeller[0], "label": labelled.fingerprint, "align": aligned.fingerprint,
-             "project": projected.fingerprint, "train": trained.fingerprint, "evaluate": ev.fingerprint}
+             "project": chain_projected.fingerprint, "train": trained.fingerprint, "evaluate": ev.fingerprint}
+    if conv_sig:
+        steps["conventions"] = projected.fingerprint
     if cfg.self_train is not None:  # the model just trained teaches; the last student is the result
         d = json.loads(ev.file("scores.json").read_text(encoding="utf-8"))
         info["teacher"] = {"f1": float(d["f1"]), "precision": float(d["precision"]), "recall": float(d["recall"]),
@@ -126,12 +139,38 @@ def translate_train(config: TranslateTrainConfig, *, runner: StepRunner | None =
     return _result(cfg.lang, sig["system"], ev, info, steps)
 
 
+def _following(model: Entry | tuple[str, Any], path: Path, *, backend: str = "fast") -> tuple[str, Any]:
+    """``model`` (a train entry or a labeller's (fingerprint, loader)) as a (key, loader) whose
+    predictions follow the span conventions of ``path`` (:class:`ConventionTagger`); the key
+    covers the model, the rules' content and the conventions code."""
+    from projner.fingerprint import module_hash
+    from projner.ner.io import load_tagger
+    from projner.project import conventions as conv_module
+
+    if isinstance(model, Entry):
+        ident = model.fingerprint
+        load = lambda: load_tagger(model.file("model"), **({"progress": False} if backend == "crf" else {}))  # noqa: E731
+    else:
+        ident, load = model
+    key = hash_json({"model": ident, "conventions": hash_file(path), "code": module_hash(conv_module)})
+    return key, lambda: conv_module.ConventionTagger(load(), conv_module.load_conventions(path))
+
+
 def model_transfer_run(lang: str, labeller: LabellerConfig = LabellerConfig(), *, labels: Sequence[str] = DEFAULT_LABELS,
-                       test: str | None = None, data: str | None = None, runner: StepRunner | None = None) -> RunResult:
-    """Baseline: the English model applied directly to the target test set."""
+                       test: str | None = None, data: str | None = None, runner: StepRunner | None = None,
+                       conventions: str | None = None) -> RunResult:
+    """Baseline: the English model applied directly to the target test set. ``conventions``
+    (as :attr:`ProjectionConfig.conventions`): its predicted spans then follow the target
+    annotation's span edges (:class:`~projner.project.conventions.ConventionTagger`), as the
+    projected training data of a projection run with the same setting does."""
     runner = runner or StepRunner()
     lab = labeller_step(runner, labeller, data)
-    ev = evaluate_step(runner, lab, test_path(test, lang, data), labels, extra_signature={"system": "transfer"})
+    model, sig = lab, {"system": "transfer"}
+    if conventions:
+        path = conventions_path(conventions, lang, data)
+        model = _following(lab, path)
+        sig["conventions"] = path.name
+    ev = evaluate_step(runner, model, test_path(test, lang, data), labels, extra_signature=sig)
     return _result(lang, "transfer", ev, {}, {"labeller": lab[0], "evaluate": ev.fingerprint})
 
 
@@ -148,7 +187,7 @@ def gold_run(lang: str, model: ModelConfig = ModelConfig(), *, labels: Sequence[
         sents = nfc_tokens(read_corpus(tr).sentences)
         return tuple(s.with_spans([sp for sp in s.spans if sp.label in labels]) for s in sents)
 
-    trained = train_step(runner, model, {"gold": hash_file(tr), "labels": hash_json(list(labels))}, load)
+    trained = train_model(runner, model, {"gold": hash_file(tr), "labels": hash_json(list(labels))}, load)
     ev = evaluate_step(runner, trained, test_path(test, lang, data), labels, backend=model.backend,
                        extra_signature={"system": "gold", **model_signature(model)})
     return _result(lang, "gold", ev, {"n_train": (trained.manifest.get("info") or {}).get("n_train")},

@@ -231,7 +231,7 @@ class MorphologyStudy(Study):
                infos: Mapping[str, dict]) -> tuple[Any, dict]:
         from projner.fingerprint import function_code
         from projner.pipeline.cache import hash_json, read_sentences
-        from projner.pipeline.steps import labeller_step, train_step
+        from projner.pipeline.steps import labeller_step, train_model
         from projner.pipeline.translate_train import translate_train
 
         cfg = self.standard_config(lang, p["labels"], ctx.data)
@@ -263,9 +263,9 @@ class MorphologyStudy(Study):
                      data[len(base):] if aug["mode"] == "add" else data, fmt="conll")
 
         ctx.log(f"{lang}: training the augmented CRF ({aug['mode']}, rate {aug['rate']:g}, copies {aug['copies']})")
-        trained = train_step(ctx.runner, cfg.model,
-                             {"projected": projected.fingerprint, "morph_augment": hash_json(opts),
-                              "augment_code": hash_json(function_code(augment_sentences))}, lambda: data)
+        trained = train_model(ctx.runner, cfg.model,
+                              {"projected": projected.fingerprint, "morph_augment": hash_json(opts),
+                               "augment_code": hash_json(function_code(augment_sentences))}, lambda: data)
         info = dict((trained.manifest.get("info") or {}))
         return trained, {"train": trained.fingerprint, "augment": {k: v for k, v in opts.items()},
                          "n_train": info.get("n_train"), "augment_stats": summary or None}

@@ -359,7 +359,7 @@ def _labelled_subset(runner, corpus: _Corpus, idx: Sequence[int], src_sub) -> An
 def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt: Point) -> dict:
     from projner.pipeline.cache import read_sentences
     from projner.data.datasets import test_path
-    from projner.pipeline.steps import align_step, evaluate_step, project_step, train_step
+    from projner.pipeline.steps import align_step, evaluate_step, project_step, train_model
     from projner.pipeline.translate_train import model_signature
 
     _, aligner, projection, model = _configs(params, ctx.data)
@@ -374,8 +374,8 @@ def _run_point(params: Mapping[str, Any], ctx: StudyContext, corpus: _Corpus, pt
         labelled = _labelled_subset(runner, corpus, idx, src)
     aligned = align_step(runner, aligner, src, tgt)
     projected = project_step(runner, projection, labelled, tgt, aligned)
-    trained = train_step(runner, model, {"projected": projected.fingerprint},
-                         lambda: tuple(read_sentences(projected.file("projected.jsonl"))))
+    trained = train_model(runner, model, {"projected": projected.fingerprint},
+                          lambda: tuple(read_sentences(projected.file("projected.jsonl"))))
     sig = {"system": "projection", **model_signature(model)}  # as translate_train signs it: one shared step
     ev = evaluate_step(runner, trained, test_path(None, pt.lang, ctx.data), labels, backend=model.backend,
                        extra_signature=sig)

@@ -59,7 +59,7 @@ from projner.pipeline.cache import Entry, StepRunner, read_sentences
 from projner.pipeline.config import DEFAULT_LABELS, ModelConfig
 from projner.pipeline.experiment import entry_schema, labeller_from, recording_errors, translate_train_config
 from projner.pipeline.self_train import Teacher, pseudo_label_step, select_confident, teacher_label
-from projner.pipeline.steps import evaluate_step, labeller_step, train_step
+from projner.pipeline.steps import evaluate_step, labeller_step, train_model
 from projner.pipeline.study import RECORDED_ERRORS, Study, StudyContext, error_text, read_run, write_run
 from projner.pipeline.translate_train import english_train, model_signature, model_transfer_run, translate_train
 from projner.registry import studies
@@ -291,7 +291,7 @@ class SelfTraining(Study):
                             key, load_en = english_train(tt_cfg.labeller, tt_cfg.data, tt_cfg.labels, tt_cfg.model.english_max)
                             inputs["english"] = key
                             loaders.append(load_en)
-                    trained = train_step(runner, student_cfg, inputs, lambda: tuple(s for ld in loaders for s in ld()))
+                    trained = train_model(runner, student_cfg, inputs, lambda: tuple(s for ld in loaders for s in ld()))
                     ms = model_signature(student_cfg)
                     sig = {"system": "self-training", "student": ms["model"], **({"params": ms["params"]} if "params" in ms else {}),
                            "teachers": tset, "unlabelled": src, "round": rnd, "threshold": p["threshold"]}
