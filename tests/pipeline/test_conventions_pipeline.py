@@ -164,3 +164,23 @@ def test_translate_train_cli_saves_the_rules_with_the_model(world, rules, tmp_pa
           str(out / "conventions.json"), "-q"])
     plain, conv = read_corpus(tmp_path / "plain.jsonl").sentences, read_corpus(tmp_path / "conv.jsonl").sentences
     assert _katika_locs(conv)[0] == 0 and _katika_locs(conv)[1] == _katika_locs(plain)[0] + _katika_locs(plain)[1]
+
+
+def test_translate_test_cli_follows_the_conventions(world, rules, tmp_path, capsys):
+    from synth import LEX
+
+    test = world / "masakhaner2" / "xx" / "test.txt"
+    back = {v: k for k, v in LEX.items()}
+    sents = read_corpus(str(test)).sentences
+    en = tmp_path / "test.en"
+    en.write_text("".join(" ".join(back.get(w.lower(), w) for w in s.tokens) + "\n" for s in sents), encoding="utf-8")
+    base = ["translate-test", str(test), "--lang", "xx", "--translations", str(en), "--data", str(world),
+            "--cache", str(tmp_path / "cache"), "--sym", "intersection", "--labeller", "crf"]
+    main(base + ["--out", str(tmp_path / "plain.conll")])
+    plain_out = capsys.readouterr().out
+    main(base + ["--out", str(tmp_path / "conv.conll"), "--conventions", str(rules)])
+    captured = capsys.readouterr()
+    assert "conventions:rules.json" in captured.out and "conventions" not in plain_out
+    assert "span conventions hand-written(1)" in captured.err
+    plain, conv = read_corpus(tmp_path / "plain.conll").sentences, read_corpus(tmp_path / "conv.conll").sentences
+    assert _katika_locs(plain)[0] > 0 and _katika_locs(conv) == (0, _katika_locs(plain)[0] + _katika_locs(plain)[1])

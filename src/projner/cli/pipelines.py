@@ -69,6 +69,7 @@ def translate_test_cmd(
     align_extra_tgt: List[str] = typer.Option([], "--align-extra-tgt", help="Extra parallel text for the aligner: target file, line-parallel to its --align-extra-src."),
     back_translation: str = typer.Option("none", "--back-translation", help="Refine alignments through a back-translation: none, fill, union, intersect."),
     method: str = typer.Option("heuristic", "--method", help="Projection method (heuristic, ngram, fusion, ...)."),
+    conventions: Optional[str] = typer.Option(None, "--conventions", metavar="GOLD|RULES|dev", help="Make the projected spans follow the target annotation's span edges: a labelled target corpus to learn them from, a rules .json (projner conventions), or dev (MasakhaNER's masakhaner2/LANG/dev.txt under --data). Never the file you score on."),
     device: Optional[str] = typer.Option(None, "--device", help="MT device (cpu, cuda)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Step cache folder."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (CoNLL-2003 for --labeller crf)."),
@@ -93,7 +94,7 @@ def translate_test_cmd(
         translator = _translator(mt, mt_backend, device)
     cfg = TranslateTestConfig(lang=lang, labeller=_labeller(labeller, label_map),
                               aligner=_aligner(aligner, sym, prefix_len, back_translation, align_extra_src, align_extra_tgt),
-                              projection=ProjectionConfig(method=method, strip_determiners=True),
+                              projection=ProjectionConfig(method=method, strip_determiners=True, conventions=conventions),
                               test=str(test), labels=tuple(x for x in labels.split(",") if x),
                               data=None if data is None else str(data))
     with atomic_outputs() as tx:
@@ -107,6 +108,9 @@ def translate_test_cmd(
     st = res.info.get("projection", {}).get("projection", {})
     if st:
         _err(f"projection rate {st.get('projection_rate', 0):.3f}; untranslated {res.info.get('untranslated', 0)}")
+    cv = res.info.get("projection", {}).get("conventions")
+    if cv:
+        _err(f"span conventions {cv['source']}: {cv['spans']} spans in {cv['sentences']} sentences changed")
     _err(f"wrote {len(pred)} sentences to {out}")
 
 

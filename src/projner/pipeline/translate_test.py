@@ -26,7 +26,7 @@ from projner.errors import E, ProjnerError
 from projner.evaluate import evaluate_spans
 from projner.pipeline.cache import StepRunner, hash_file, read_sentences
 from projner.pipeline.config import DEFAULT_LABELS, AlignerConfig, LabellerConfig, ProjectionConfig, RunResult
-from projner.pipeline.steps import label_align_project, read_translations, translate_texts
+from projner.pipeline.steps import conventions_path, label_align_project, read_translations, translate_texts
 from projner.types import Sentence
 
 
@@ -68,8 +68,18 @@ def translate_test(config: TranslateTestConfig, translator, *, runner: StepRunne
         raise ProjnerError(E.E202, detail=f"{len(proj)} projected sentences for {len(keep)} pairs")
     by_index = dict(zip(keep, proj))
     pred = tuple(Sentence(g.tokens, by_index[i].spans if i in by_index else (), g.id) for i, g in enumerate(gold))
-    scores = evaluate_spans(gold, pred, labels=cfg.labels, extra_signature={"system": "translate-test"})
+    sig: dict[str, Any] = {"system": "translate-test"}
     stats = json.loads(projected.file("stats.json").read_text(encoding="utf-8"))
+    if cfg.projection.conventions:  # the projected test spans follow the target annotation's edges
+        from projner.project.conventions import apply_conventions, load_conventions
+
+        conv_path = conventions_path(cfg.projection.conventions, cfg.lang, cfg.data)
+        conv = load_conventions(conv_path)
+        pred, counts = apply_conventions(pred, conv)
+        pred = tuple(pred)
+        stats["conventions"] = {**counts.to_dict(), "rules": len(conv), "source": conv.signature()}
+        sig["conventions"] = conv_path.name
+    scores = evaluate_spans(gold, pred, labels=cfg.labels, extra_signature=sig)
     info: dict[str, Any] = {"untranslated": len(gold) - len(keep), "projection": stats,
                             "translator": (tr.manifest.get("params") or {}).get("translator")}
     if aligned.step == "refine":
